@@ -1,0 +1,3 @@
+from ecc.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,50 @@
+"""MQTT topics of DESIGN.md under a configurable prefix (default `ecc/v1`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Topics:
+    prefix: str = "ecc/v1"
+
+    def readings(self, station_id: str = "+") -> str:
+        return f"{self.prefix}/stations/{station_id}/readings"
+
+    def station_status(self, station_id: str = "+") -> str:
+        return f"{self.prefix}/stations/{station_id}/status"
+
+    @property
+    def alerts(self) -> str:
+        return f"{self.prefix}/alerts"
+
+    def camera_status(self, camera_id: str = "+") -> str:
+        return f"{self.prefix}/cameras/{camera_id}/status"
+
+    def vehicle_position(self, vehicle_id: str = "+") -> str:
+        return f"{self.prefix}/vehicles/{vehicle_id}/position"
+
+    def events(self, kind: str = "+") -> str:
+        """Other events every center node relays to its WebSocket clients (incident, ...)."""
+        return f"{self.prefix}/events/{kind}"
+
+    def station_of(self, topic: str) -> str | None:
+        """The station id of a readings or status topic, or None if the topic is not one."""
+        head = f"{self.prefix}/stations/"
+        if not topic.startswith(head):
+            return None
+        station, _, rest = topic[len(head) :].partition("/")
+        return station if rest in ("readings", "status") and station else None
+
+    def camera_of(self, topic: str) -> str | None:
+        head = f"{self.prefix}/cameras/"
+        if not topic.startswith(head) or not topic.endswith("/status"):
+            return None
+        return topic[len(head) : -len("/status")] or None
+
+    def vehicle_of(self, topic: str) -> str | None:
+        head = f"{self.prefix}/vehicles/"
+        if not topic.startswith(head) or not topic.endswith("/position"):
+            return None
+        return topic[len(head) : -len("/position")] or None

@@ -1,0 +1,67 @@
+"""`ecc run`: the whole system in one process on the embedded defaults.
+
+SQLite under var/, a private Mosquitto child on loopback unless ECC_MQTT_URL names a broker,
+the command center, and the example site's simulated stations and cameras.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from ecc.bus.broker import BrokerError, PrivateBroker
+from ecc.cli.boot import CenterServer, Part, ensure_admin, load_config, log, supervise
+from ecc.command_center.app import Parts, create_app
+from ecc.config import ConfigError, Settings, Site
+from ecc.storage import Store, open_store
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("run", help="run everything: center, workers, simulated site")
+    p.add_argument("--no-simulation", action="store_true", help="no simulated stations or cameras")
+    p.set_defaults(func=command)
+
+
+def parts(settings: Settings, site: Site, store: Store, simulate: bool) -> list[Part]:
+    """The parts of the embedded system; each also runs alone as its own `ecc` command."""
+    center = CenterServer(create_app(Parts(settings, site, store)), settings)
+    center.check_port()
+    found: list[Part] = [center]
+    return found
+
+
+def command(args: argparse.Namespace) -> int:
+    settings, site = load_config()
+    broker: PrivateBroker | None = None
+    if settings.mqtt_url is None:
+        broker = PrivateBroker(settings.data_dir / "mosquitto")
+        try:
+            broker.start()
+        except BrokerError as exc:
+            raise ConfigError(f"mqtt_url: unset, and the private broker could not start: {exc}") from None
+        settings = settings.model_copy(update={"mqtt_url": broker.url})
+        log.info("private Mosquitto on %s", broker.url)
+    store = open_store(settings.database_url)
+    try:
+        password = ensure_admin(store, settings)
+        running = parts(settings, site, store, simulate=not args.no_simulation)
+        _banner(settings, password)
+        asyncio.run(supervise(running))
+    finally:
+        store.close()
+        if broker is not None:
+            broker.stop()
+    return 0
+
+
+def _banner(settings: Settings, password: str | None) -> None:
+    user = settings.auth.admin_user
+    lines = ["", f"  ECC is running: {settings.center}/", ""]
+    if password:
+        lines.append(f"  Log in as {user} with password {password}")
+        lines.append("  (shown this once; change it with `ecc user passwd admin`)")
+    else:
+        lines.append(f"  Log in as {user} with the password shown at the first run")
+        lines.append("  (forgotten? `.venv/bin/ecc user passwd admin`)")
+    lines.append("")
+    print("\n".join(lines), flush=True)

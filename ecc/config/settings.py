@@ -1,0 +1,202 @@
+"""Process settings: embedded defaults from default.toml, overridden by ECC_* variables.
+
+Precedence, lowest first: `config/default.toml`, the file named by ECC_CONFIG (a deployment's own
+overrides), then environment variables (`ECC_HTTP_PORT`, and `ECC_INGEST__BATCH_SIZE` for keys
+inside a section).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from ecc.config.errors import ConfigError, describe
+from ecc.config.site import EXAMPLE_SITE, read_toml
+
+DEFAULT_TOML = Path(__file__).parent / "default.toml"
+ENV_PREFIX = "ECC_"
+# Variables that carry the prefix but are not settings.
+ENV_NOT_SETTINGS = ("ECC_CONFIG",)
+ENV_NOT_SETTINGS_PREFIXES = ("ECC_TEST_",)
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AuthSettings(Section):
+    token_ttl_s: int = Field(12 * 3600, ge=60, le=30 * 86400, description="token lifetime")
+    login_max_failures: int = Field(
+        5, ge=1, le=1000, description="failed logins per user or address before a lockout"
+    )
+    login_window_s: int = Field(300, ge=10, le=86400, description="window of the lockout")
+    admin_user: str = Field("admin", min_length=1, description="admin created on first run")
+
+
+class IngestSettings(Section):
+    batch_size: int = Field(1000, ge=1, le=50_000, description="readings per store commit")
+    batch_interval_ms: int = Field(
+        50, ge=1, le=10_000, description="longest wait before a partial batch is committed"
+    )
+    max_pending: int = Field(
+        20_000, ge=100, le=1_000_000, description="received but uncommitted readings held at most"
+    )
+    session_expiry_s: int = Field(
+        86400, ge=0, description="how long the broker keeps the worker's session while away"
+    )
+    max_payload_bytes: int = Field(16 * 1024, ge=256, le=1024 * 1024)
+    max_future_s: float = Field(300, ge=0, description="newest accepted reading time ahead of now")
+
+
+class EventSettings(Section):
+    reading_interval_s: float = Field(
+        1.0, ge=0, le=60, description="at most one reading event per station per this interval"
+    )
+    client_queue: int = Field(
+        1000, ge=10, le=100_000, description="events queued per WebSocket client before it is cut"
+    )
+
+
+class Settings(BaseSettings):
+    """Settings of every ECC process."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    site: Path = Field(EXAMPLE_SITE, description="site file (stations, cameras, vehicles)")
+    database_url: str = Field(
+        "sqlite:///var/ecc.db", description="sqlite:///PATH or mongodb://HOST/DB"
+    )
+    mqtt_url: str | None = Field(
+        None, description="mqtt://host:port of the broker; unset: `ecc run` starts a private one"
+    )
+    mqtt_prefix: str = Field("ecc/v1", pattern=r"^[^#+$][^#+]*[^/#+]$", description="topic prefix")
+    mqtt_username: str | None = None
+    mqtt_password: SecretStr | None = None
+    data_dir: Path = Field(Path("var"), description="recordings and other files")
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(8000, ge=0, le=65535)
+    center_url: str | None = Field(
+        None, description="where workers reach the center; default http://HTTP_HOST:HTTP_PORT"
+    )
+    secret: SecretStr | None = Field(
+        None, description="token signing key; generated into DATA_DIR when unset"
+    )
+    log_level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    auth: AuthSettings = AuthSettings()
+    ingest: IngestSettings = IngestSettings()
+    events: EventSettings = EventSettings()
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, v: str) -> str:
+        if not v.startswith(("sqlite:///", "mongodb://", "mongodb+srv://", "mongomock://")):
+            raise ValueError("must start with sqlite:///, mongodb:// or mongodb+srv://")
+        return v
+
+    @field_validator("mqtt_url")
+    @classmethod
+    def _mqtt_url(cls, v: str | None) -> str | None:
+        if v in (None, ""):
+            return None
+        assert v is not None
+        if not v.startswith(("mqtt://", "mqtts://")):
+            raise ValueError("must look like mqtt://host:port")
+        return v
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Files come in as init values, below the environment.
+        return (env_settings, init_settings)
+
+    @property
+    def center(self) -> str:
+        if self.center_url:
+            return self.center_url.rstrip("/")
+        host = "127.0.0.1" if self.http_host in ("0.0.0.0", "::") else self.http_host
+        return f"http://{host}:{self.http_port}"
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        if self.database_url.startswith("sqlite:///"):
+            return Path(self.database_url.removeprefix("sqlite:///"))
+        return None
+
+
+def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _check_env_names(env: Mapping[str, str]) -> None:
+    fields = Settings.model_fields
+    for name in env:
+        if not name.startswith(ENV_PREFIX) or name in ENV_NOT_SETTINGS:
+            continue
+        if name.startswith(ENV_NOT_SETTINGS_PREFIXES):
+            continue
+        key = name[len(ENV_PREFIX) :].lower()
+        top, _, sub = key.partition("__")
+        if top not in fields:
+            raise ConfigError(f"environment variable {name}: not an ECC setting")
+        section = fields[top].annotation
+        if sub and not (
+            isinstance(section, type) and issubclass(section, Section) and sub in section.model_fields
+        ):
+            raise ConfigError(f"environment variable {name}: not an ECC setting")
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from default.toml, ECC_CONFIG and the environment; ConfigError on any problem.
+
+    `overrides` sit between the files and the environment (for tests and CLI options).
+    """
+    env = os.environ
+    _check_env_names(env)
+    files = [DEFAULT_TOML]
+    if env.get("ECC_CONFIG"):
+        files.append(Path(env["ECC_CONFIG"]))
+    data: dict[str, Any] = {}
+    origin: dict[str, Path] = {}
+    for path in files:
+        layer = read_toml(path)
+        data = _merge(data, layer)
+        origin.update(dict.fromkeys(layer, path))
+    data = _merge(data, overrides)
+
+    def source_of(loc: tuple[int | str, ...]) -> str:
+        top = str(loc[0]) if loc else ""
+        var = ENV_PREFIX + top.upper()
+        nested = ENV_PREFIX + "__".join(str(p).upper() for p in loc[:2])
+        if nested in env:
+            return f"environment variable {nested}"
+        if var in env:
+            return f"environment variable {var}"
+        return str(origin.get(top, "settings"))
+
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        lines = describe(exc, data, source_of)
+        raise ConfigError("invalid settings:\n  " + "\n  ".join(lines)) from None
