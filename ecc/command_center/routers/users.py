@@ -59,10 +59,17 @@ class UserUpdate(BaseModel):
 
 
 class ProfileUpdate(BaseModel):
-    language: Language | None = None
-    timezone: str | None = None
+    language: Language | None = Field(None, description="zh-CN or en; leave out to keep")
+    timezone: str | None = Field(None, description="IANA zone; null for the site's")
 
     _tz = field_validator("timezone")(_check_tz)
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, v: str | None) -> str | None:
+        if v is None:
+            raise ValueError("cannot be null: give zh-CN or en, or leave it out")
+        return v
 
 
 @router.get("/users", response_model=list[UserPublic])
