@@ -25,7 +25,9 @@ def parse(value: str | float | int) -> float:
             raise ValueError("a time must be a finite number of epoch seconds")
         return ts
     if not isinstance(value, str):
-        raise ValueError(f"a time must be an RFC 3339 string or epoch seconds, not {type(value).__name__}")
+        raise ValueError(
+            f"a time must be an RFC 3339 string or epoch seconds, not {type(value).__name__}"
+        )
     text = value.strip()
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
-import signal
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -20,10 +21,8 @@ class BrokerError(Exception):
 
 def _die_with_parent() -> None:
     """In the child before exec: SIGTERM when the parent dies (Linux prctl PR_SET_PDEATHSIG)."""
-    try:
+    with contextlib.suppress(OSError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
-    except OSError:
-        pass
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -65,7 +64,9 @@ class PrivateBroker:
         )
 
     def start(self, timeout: float = 10.0) -> None:
-        exe = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None)
+        exe = shutil.which("mosquitto") or (
+            "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None
+        )
         if exe is None:
             raise BrokerError(
                 "mosquitto is not installed: run `make run` (installs it as root) or "
@@ -83,7 +84,7 @@ class PrivateBroker:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=_die_with_parent,
+                preexec_fn=_die_with_parent,  # noqa: PLW1509 (calls only prctl)
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -34,7 +34,9 @@ class BrokerAddress:
     password: str | None = None
 
     @classmethod
-    def parse(cls, url: str, username: str | None = None, password: str | None = None) -> BrokerAddress:
+    def parse(
+        cls, url: str, username: str | None = None, password: str | None = None
+    ) -> BrokerAddress:
         parts = urlsplit(url)
         if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
             raise ValueError(f"{url!r} is not an mqtt://host:port URL")
@@ -130,7 +132,9 @@ class MqttClient:
         properties: Properties | None,
     ) -> None:
         if reason.is_failure:
-            log.warning("MQTT connect to %s:%s refused: %s", self.address.host, self.address.port, reason)
+            log.warning(
+                "MQTT connect to %s:%s refused: %s", self.address.host, self.address.port, reason
+            )
             return
         for sub in self._subs:
             client.subscribe(sub.pattern, qos=sub.qos)
@@ -148,7 +152,9 @@ class MqttClient:
         if self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._connected.clear)
         if self._client is not None:
-            log.warning("MQTT connection to %s:%s lost: %s", self.address.host, self.address.port, reason)
+            log.warning(
+                "MQTT connection to %s:%s lost: %s", self.address.host, self.address.port, reason
+            )
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         loop = self._loop
@@ -159,9 +165,8 @@ class MqttClient:
                 loop.call_soon_threadsafe(_deliver, sub.handler, msg.topic, msg.payload)
 
 
-def _deliver(handler: Handler, topic: str, payload: bytes) -> None:
+def _deliver(handler: Handler, topic: str, payload: bytes | bytearray) -> None:
     try:
-        handler(topic, payload)
+        handler(topic, bytes(payload))
     except Exception:
         log.exception("handler for %s failed", topic)
-

@@ -67,7 +67,7 @@ class Part(Protocol):
 
 
 class CenterServer:
-    """uvicorn serving the center's app, stopped by the supervisor rather than by its own signals."""
+    """uvicorn serving the center's app, stopped by the supervisor, not by its own signals."""
 
     name = "center"
 
@@ -89,9 +89,10 @@ class CenterServer:
             try:
                 s.bind((self.settings.http_host, self.settings.http_port))
             except OSError as exc:
+                where = f"{self.settings.http_host}:{self.settings.http_port}"
                 raise ConfigError(
-                    f"http_port: cannot listen on {self.settings.http_host}:{self.settings.http_port}"
-                    f" ({exc.strerror}); set ECC_HTTP_PORT to a free port"
+                    f"http_port: cannot listen on {where} ({exc.strerror});"
+                    " set ECC_HTTP_PORT to a free port"
                 ) from None
 
     async def run(self) -> None:
@@ -104,10 +105,6 @@ class CenterServer:
             await serving
             raise
 
-    async def started(self) -> None:
-        while not self.server.started:
-            await asyncio.sleep(0.02)
-
 
 class _QuietServer(uvicorn.Server):
     @contextlib.contextmanager
@@ -116,7 +113,8 @@ class _QuietServer(uvicorn.Server):
 
 
 async def supervise(parts: Sequence[Part], restart: bool = True) -> None:
-    """Run every part until SIGINT/SIGTERM; a part that fails is logged and restarted with backoff."""
+    """Run every part until SIGINT/SIGTERM; a part that fails is logged, then restarted with
+    backoff."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

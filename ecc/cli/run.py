@@ -38,7 +38,9 @@ def command(args: argparse.Namespace) -> int:
         try:
             broker.start()
         except BrokerError as exc:
-            raise ConfigError(f"mqtt_url: unset, and the private broker could not start: {exc}") from None
+            raise ConfigError(
+                f"mqtt_url: unset, and the private broker could not start: {exc}"
+            ) from None
         settings = settings.model_copy(update={"mqtt_url": broker.url})
         log.info("private Mosquitto on %s", broker.url)
     store = open_store(settings.database_url)

@@ -48,7 +48,9 @@ def _password(from_stdin: bool) -> str:
 
 def add_user(args: argparse.Namespace) -> int:
     if not USERNAME.match(args.name):
-        print(f"ecc: {args.name!r} is not a valid user name (letters, digits, _ . -)", file=sys.stderr)
+        print(
+            f"ecc: {args.name!r} is not a valid user name (letters, digits, _ . -)", file=sys.stderr
+        )
         return 2
     settings, _ = load_config()
     password = _password(args.password_stdin)

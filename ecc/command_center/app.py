@@ -24,7 +24,17 @@ from ecc.command_center.deps import Principals
 from ecc.command_center.events import EventHub
 from ecc.command_center.live import LiveState
 from ecc.command_center.metrics import Metrics
-from ecc.command_center.routers import alerts, audit, auth, dead_letters, events, site, stations, system, users
+from ecc.command_center.routers import (
+    alerts,
+    audit,
+    auth,
+    dead_letters,
+    events,
+    site,
+    stations,
+    system,
+    users,
+)
 from ecc.config import Settings, Site, signing_secret
 from ecc.storage import Conflict, InvalidTransition, NotFound, Store, open_store
 

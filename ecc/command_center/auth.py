@@ -78,7 +78,10 @@ class Tokens:
         try:
             data = orjson.loads(_unb64(payload))
             claims = Claims(
-                sub=str(data["sub"]), role=str(data["role"]), iat=float(data["iat"]), exp=float(data["exp"])
+                sub=str(data["sub"]),
+                role=str(data["role"]),
+                iat=float(data["iat"]),
+                exp=float(data["exp"]),
             )
         except (ValueError, KeyError, TypeError):
             raise TokenError("malformed token") from None

@@ -106,14 +106,20 @@ class Bridge:
             ts = times.parse(raw_ts) if isinstance(raw_ts, str | int | float) else None
         except ValueError:
             ts = None
-        if ts is None or not isinstance(values, dict) or not all(
-            isinstance(v, int | float) and not isinstance(v, bool) for v in values.values()
+        if (
+            ts is None
+            or not isinstance(values, dict)
+            or not all(
+                isinstance(v, int | float) and not isinstance(v, bool) for v in values.values()
+            )
         ):
             # The ingest worker keeps the message in the dead letters; here it is only not shown.
             self.metrics.bus_rejected.labels("reading").inc()
             return
         assert station is not None
-        self._readings.offer(station, {"station_id": station, "ts": times.iso(ts), "values": values})
+        self._readings.offer(
+            station, {"station_id": station, "ts": times.iso(ts), "values": values}
+        )
 
     def _station_status(self, topic: str, payload: bytes) -> None:
         station = self.topics.station_of(topic)

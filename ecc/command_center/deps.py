@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from ecc.command_center.auth import Tokens, TokenError
+from ecc.command_center.auth import TokenError, Tokens
 from ecc.command_center.permissions import SERVICE, allowed
 from ecc.config import Settings, Site
 from ecc.storage import Store

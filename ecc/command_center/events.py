@@ -56,6 +56,10 @@ class EventHub:
             try:
                 sub.queue.put_nowait(message)
             except asyncio.QueueFull:
-                log.warning("event client %s fell %d events behind; disconnecting it", sub.username, self._queue_size)
+                log.warning(
+                    "event client %s fell %d events behind; disconnecting it",
+                    sub.username,
+                    self._queue_size,
+                )
                 self._metrics.ws_overflows.inc()
                 sub.overflowed.set()

@@ -27,9 +27,7 @@ class Metrics:
             ["route", "status"],
             registry=r,
         )
-        self.logins_failed = Counter(
-            "ecc_logins_failed", "failed logins", ["reason"], registry=r
-        )
+        self.logins_failed = Counter("ecc_logins_failed", "failed logins", ["reason"], registry=r)
         self.ws_clients = Gauge("ecc_ws_clients", "connected /api/events clients", registry=r)
         self.ws_overflows = Counter(
             "ecc_ws_overflows", "event clients cut off for falling behind", registry=r
@@ -54,7 +52,9 @@ class StoreCollector(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         dead = GaugeMetricFamily(
-            "ecc_dead_letters", "rejected bus messages kept in the dead-letter store", labels=["reason"]
+            "ecc_dead_letters",
+            "rejected bus messages kept in the dead-letter store",
+            labels=["reason"],
         )
         for reason, n in sorted(self._store.dead_letters.count_by_reason().items()):
             dead.add_metric([reason], n)

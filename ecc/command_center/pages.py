@@ -13,14 +13,17 @@ DASHBOARD = Path(__file__).resolve().parent.parent / "dashboard"
 PAGES = {"/": "index.html", "/login": "login.html"}
 
 
-
 def _page(file: str) -> FileResponse:
-    return FileResponse(DASHBOARD / file, media_type="text/html", headers={"Cache-Control": "no-cache"})
+    return FileResponse(
+        DASHBOARD / file, media_type="text/html", headers={"Cache-Control": "no-cache"}
+    )
 
 
 def mount(app: FastAPI) -> None:
     for path, file in PAGES.items():
-        app.add_api_route(path, lambda file=file: _page(file), include_in_schema=False, methods=["GET"])
+        app.add_api_route(
+            path, lambda file=file: _page(file), include_in_schema=False, methods=["GET"]
+        )
     app.add_api_route(
         "/favicon.ico",
         lambda: RedirectResponse("/static/img/favicon.svg"),

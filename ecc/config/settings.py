@@ -162,7 +162,9 @@ def _check_env_names(env: Mapping[str, str]) -> None:
             raise ConfigError(f"environment variable {name}: not an ECC setting")
         section = fields[top].annotation
         if sub and not (
-            isinstance(section, type) and issubclass(section, Section) and sub in section.model_fields
+            isinstance(section, type)
+            and issubclass(section, Section)
+            and sub in section.model_fields
         ):
             raise ConfigError(f"environment variable {name}: not an ECC setting")
 

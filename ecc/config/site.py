@@ -7,11 +7,19 @@ not a silently ignored setting.
 from __future__ import annotations
 
 import tomllib
+from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 from ecc.config.errors import ConfigError, describe
 
@@ -75,7 +83,7 @@ class LevelThreshold(Strict):
         given = [(n, v) for n, v in levels if v is not None]
         if not given and self.rise_per_hour is None:
             raise ValueError("give at least one of warning, danger, critical or rise_per_hour")
-        for (lo_name, lo), (hi_name, hi) in zip(given, given[1:], strict=False):
+        for (lo_name, lo), (hi_name, hi) in pairwise(given):
             if not lo < hi:
                 raise ValueError(f"{hi_name} ({hi}) must be above {lo_name} ({lo})")
         return self

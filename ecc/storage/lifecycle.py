@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ecc.storage.errors import InvalidTransition
-from ecc.storage.models import SEVERITY_RANK, Alert, AlertEvent, Severity
+from ecc.storage.models import SEVERITY_RANK, Alert, AlertEvent, AlertEventKind, Severity
+
 
 def escalated(
     a: Alert,
@@ -21,7 +22,9 @@ def escalated(
 ) -> Alert:
     if a.state == "resolved":
         raise InvalidTransition(f"alert {a.id} is resolved")
-    event = "escalated" if SEVERITY_RANK[severity] > SEVERITY_RANK[a.severity] else "deescalated"
+    event: AlertEventKind = (
+        "escalated" if SEVERITY_RANK[severity] > SEVERITY_RANK[a.severity] else "deescalated"
+    )
     return replace(
         a,
         severity=severity,
@@ -35,7 +38,9 @@ def escalated(
 
 def acknowledged(a: Alert, by: str, ts: float, note: str | None) -> Alert:
     if a.state != "active":
-        raise InvalidTransition(f"alert {a.id} is {a.state}, only an active alert can be acknowledged")
+        raise InvalidTransition(
+            f"alert {a.id} is {a.state}, only an active alert can be acknowledged"
+        )
     return replace(
         a,
         state="acknowledged",

@@ -12,7 +12,9 @@ from tests.support.center import PASSWORD, RunningCenter
 
 
 def test_login_gives_an_expiring_token(center: RunningCenter) -> None:
-    r = httpx.post(f"{center.url}/api/auth/login", json={"username": "operator", "password": PASSWORD})
+    r = httpx.post(
+        f"{center.url}/api/auth/login", json={"username": "operator", "password": PASSWORD}
+    )
     assert r.status_code == 200
     body = r.json()
     assert body["role"] == "operator"
@@ -24,8 +26,12 @@ def test_login_gives_an_expiring_token(center: RunningCenter) -> None:
 
 
 def test_wrong_password_and_unknown_user_look_alike(center: RunningCenter) -> None:
-    bad = httpx.post(f"{center.url}/api/auth/login", json={"username": "operator", "password": "nope"})
-    unknown = httpx.post(f"{center.url}/api/auth/login", json={"username": "ghost", "password": "nope"})
+    bad = httpx.post(
+        f"{center.url}/api/auth/login", json={"username": "operator", "password": "nope"}
+    )
+    unknown = httpx.post(
+        f"{center.url}/api/auth/login", json={"username": "ghost", "password": "nope"}
+    )
     assert bad.status_code == unknown.status_code == 401
     assert bad.json() == unknown.json() == {"detail": "wrong username or password"}
     entries = center.store.audit.list(action="auth.login_failed")
@@ -36,7 +42,10 @@ def test_wrong_password_and_unknown_user_look_alike(center: RunningCenter) -> No
 def test_failed_logins_are_rate_limited_per_user(center: RunningCenter) -> None:
     url = f"{center.url}/api/auth/login"
     limit = center.settings.auth.login_max_failures
-    codes = [httpx.post(url, json={"username": "leader", "password": "x"}).status_code for _ in range(limit + 2)]
+    codes = [
+        httpx.post(url, json={"username": "leader", "password": "x"}).status_code
+        for _ in range(limit + 2)
+    ]
     assert codes[:limit] == [401] * limit
     assert codes[limit:] == [429, 429]
     # Even the right password is refused while locked: the lock is what stops guessing.
@@ -72,10 +81,23 @@ def test_disabled_user_is_locked_out_at_once(center: RunningCenter) -> None:
 def test_stations_with_latest_values_and_worst_alert(center: RunningCenter) -> None:
     now = time.time()
     center.store.readings.insert(
-        [Reading("zhonghe-xinqi", now - 600, {"water_level": 2.4}), Reading("zhonghe-xinqi", now - 300, {"water_level": 2.7})]
+        [
+            Reading("zhonghe-xinqi", now - 600, {"water_level": 2.4}),
+            Reading("zhonghe-xinqi", now - 300, {"water_level": 2.7}),
+        ]
     )
     center.store.alerts.insert(
-        NewAlert("level", "warning", "station", "zhonghe-xinqi", "water_level", 2.7, 2.5, "above warning", now - 300)
+        NewAlert(
+            "level",
+            "warning",
+            "station",
+            "zhonghe-xinqi",
+            "water_level",
+            2.7,
+            2.5,
+            "above warning",
+            now - 300,
+        )
     )
     stations = center.get("/api/stations", "leader").json()
     by_id = {s["id"]: s for s in stations}
@@ -109,7 +131,10 @@ def test_readings_range_and_downsampling(center: RunningCenter) -> None:
     buckets = r.json()
     assert sum(b["count"] for b in buckets) == 120
     assert all(b["min"] <= b["avg"] <= b["max"] for b in buckets)
-    limited = center.get("/api/stations/lujiang-daqi/readings", params={"start": base, "end": base + 7200, "limit": 5})
+    limited = center.get(
+        "/api/stations/lujiang-daqi/readings",
+        params={"start": base, "end": base + 7200, "limit": 5},
+    )
     assert [p["value"] for p in limited.json()] == [2.0 + i / 100 for i in range(115, 120)]
 
 
@@ -131,7 +156,17 @@ def test_readings_bad_parameters_name_the_parameter(center: RunningCenter) -> No
 
 def test_alert_lifecycle_through_the_api_is_audited(center: RunningCenter) -> None:
     alert = center.store.alerts.insert(
-        NewAlert("level", "danger", "station", "lujiang-daqi", "water_level", 3.1, 3.0, "above danger", time.time())
+        NewAlert(
+            "level",
+            "danger",
+            "station",
+            "lujiang-daqi",
+            "water_level",
+            3.1,
+            3.0,
+            "above danger",
+            time.time(),
+        )
     )
     listed = center.get("/api/alerts", "crew", params={"state": "active"}).json()
     assert [a["id"] for a in listed] == [alert.id]
@@ -162,13 +197,23 @@ def test_dead_letters_for_admins_with_raw_payload(center: RunningCenter) -> None
 
 
 def test_users_admin_and_profile(center: RunningCenter) -> None:
-    r = center.post("/api/users", json={"username": "wang.li", "password": "longenough", "role": "leader"})
+    r = center.post(
+        "/api/users", json={"username": "wang.li", "password": "longenough", "role": "leader"}
+    )
     assert r.status_code == 201
-    assert center.post("/api/users", json={"username": "wang.li", "password": "longenough", "role": "leader"}).status_code == 409
+    assert (
+        center.post(
+            "/api/users", json={"username": "wang.li", "password": "longenough", "role": "leader"}
+        ).status_code
+        == 409
+    )
     r = center.post("/api/users", json={"username": "x", "password": "short", "role": "leader"})
     assert r.status_code == 422
     with center.client("leader") as c:
-        assert c.patch("/api/me", json={"language": "en", "timezone": "Europe/London"}).status_code == 200
+        assert (
+            c.patch("/api/me", json={"language": "en", "timezone": "Europe/London"}).status_code
+            == 200
+        )
         assert c.patch("/api/me", json={"timezone": "Nowhere/City"}).status_code == 422
     assert center.store.users.get("leader").language == "en"  # type: ignore[union-attr]
 

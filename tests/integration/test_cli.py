@@ -32,7 +32,12 @@ def env_for(tmp_path: Path, **extra: str) -> dict[str, str]:
 def test_run_starts_everything_prints_a_login_and_stops_cleanly(tmp_path: Path) -> None:
     env = env_for(tmp_path)
     proc = subprocess.Popen(
-        [*ECC, "run", "--no-simulation"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        [*ECC, "run", "--no-simulation"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         lines: list[str] = []
@@ -66,17 +71,44 @@ def test_run_starts_everything_prints_a_login_and_stops_cleanly(tmp_path: Path) 
     assert proc.returncode == 0, out
     assert "Traceback" not in out
     # The private broker went with it.
-    assert subprocess.run(["pgrep", "-f", f"{tmp_path}/var/mosquitto"], capture_output=True).returncode == 1
+    assert (
+        subprocess.run(["pgrep", "-f", f"{tmp_path}/var/mosquitto"], capture_output=True).returncode
+        == 1
+    )
 
 
 def test_second_run_does_not_print_a_new_password(tmp_path: Path) -> None:
     env = env_for(tmp_path)
-    subprocess.run([*ECC, "user", "add", "zhang", "--role", "operator", "--password-stdin"], env=env, cwd=tmp_path, input="longpassword\n", text=True, check=True, capture_output=True)
-    listed = subprocess.run([*ECC, "user", "list"], env=env, cwd=tmp_path, text=True, capture_output=True, check=True)
+    subprocess.run(
+        [*ECC, "user", "add", "zhang", "--role", "operator", "--password-stdin"],
+        env=env,
+        cwd=tmp_path,
+        input="longpassword\n",
+        text=True,
+        check=True,
+        capture_output=True,
+    )
+    listed = subprocess.run(
+        [*ECC, "user", "list"], env=env, cwd=tmp_path, text=True, capture_output=True, check=True
+    )
     assert "zhang\toperator\tactive" in listed.stdout
-    again = subprocess.run([*ECC, "user", "add", "zhang", "--role", "operator", "--password-stdin"], env=env, cwd=tmp_path, input="longpassword\n", text=True, capture_output=True)
+    again = subprocess.run(
+        [*ECC, "user", "add", "zhang", "--role", "operator", "--password-stdin"],
+        env=env,
+        cwd=tmp_path,
+        input="longpassword\n",
+        text=True,
+        capture_output=True,
+    )
     assert again.returncode == 1 and "exists" in again.stderr
-    short = subprocess.run([*ECC, "user", "add", "li", "--role", "crew", "--password-stdin"], env=env, cwd=tmp_path, input="short\n", text=True, capture_output=True)
+    short = subprocess.run(
+        [*ECC, "user", "add", "li", "--role", "crew", "--password-stdin"],
+        env=env,
+        cwd=tmp_path,
+        input="short\n",
+        text=True,
+        capture_output=True,
+    )
     assert short.returncode != 0 and "at least 8" in short.stderr
 
 
@@ -88,10 +120,14 @@ def test_second_run_does_not_print_a_new_password(tmp_path: Path) -> None:
         ({"ECC_DATABSE_URL": "x"}, "ECC_DATABSE_URL: not an ECC setting"),
     ],
 )
-def test_bad_config_stops_start_up_with_a_clear_message(tmp_path: Path, extra: dict[str, str], message: str) -> None:
+def test_bad_config_stops_start_up_with_a_clear_message(
+    tmp_path: Path, extra: dict[str, str], message: str
+) -> None:
     env = env_for(tmp_path)
     env.update(extra)
-    r = subprocess.run([*ECC, "run"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [*ECC, "run"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
     assert r.returncode == 2
     assert message in r.stderr
     assert "Traceback" not in r.stderr
@@ -104,6 +140,8 @@ def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
         s.bind(("127.0.0.1", 0))
         s.listen()
         env = env_for(tmp_path, ECC_HTTP_PORT=str(s.getsockname()[1]))
-        r = subprocess.run([*ECC, "serve"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        r = subprocess.run(
+            [*ECC, "serve"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+        )
     assert r.returncode == 2
     assert "set ECC_HTTP_PORT to a free port" in r.stderr

@@ -30,10 +30,10 @@ def next_of(ws: ClientConnection, kind: str, timeout: float = 5.0) -> dict[str, 
             return data
 
 
-@pytest.mark.parametrize(
-    ("query", "status"), [("", 401), ("?token=", 401), ("?token=v1.a.b", 401)]
-)
-def test_websocket_refuses_without_a_valid_token(center: RunningCenter, query: str, status: int) -> None:
+@pytest.mark.parametrize(("query", "status"), [("", 401), ("?token=", 401), ("?token=v1.a.b", 401)])
+def test_websocket_refuses_without_a_valid_token(
+    center: RunningCenter, query: str, status: int
+) -> None:
     with pytest.raises(InvalidStatus) as err:
         connect(f"{center.ws_url}/api/events{query}", open_timeout=5)
     assert err.value.response.status_code == status
@@ -41,7 +41,17 @@ def test_websocket_refuses_without_a_valid_token(center: RunningCenter, query: s
 
 def test_acknowledged_alert_reaches_every_client(center: RunningCenter) -> None:
     alert = center.store.alerts.insert(
-        NewAlert("level", "danger", "station", "lujiang-daqi", "water_level", 3.2, 3.0, "above", time.time())
+        NewAlert(
+            "level",
+            "danger",
+            "station",
+            "lujiang-daqi",
+            "water_level",
+            3.2,
+            3.0,
+            "above",
+            time.time(),
+        )
     )
     with events(center, "leader") as a, events(center, "crew") as b:
         assert center.post(f"/api/alerts/{alert.id}/ack", "operator").status_code == 200
@@ -94,7 +104,12 @@ def test_bus_alerts_and_throttled_readings_reach_clients(
             assert time.monotonic() - started >= 0.9
             with pytest.raises(TimeoutError):
                 next_of(ws, "reading", timeout=1.2)
-            pub.publish("ecc/v1/cameras/dam-dongao/status", json.dumps({"online": False, "fps": 0}), qos=1, retain=True)
+            pub.publish(
+                "ecc/v1/cameras/dam-dongao/status",
+                json.dumps({"online": False, "fps": 0}),
+                qos=1,
+                retain=True,
+            )
             cam = next_of(ws, "camera")
             assert cam == {"id": "dam-dongao", "online": False, "fps": 0}
         assert center.get("/api/cameras/dam-dongao").json()["status"]["online"] is False

@@ -32,7 +32,18 @@ PUBLIC = {
 }
 # Public by design and guarded otherwise (only `public = true` cameras, rate capped).
 PUBLIC_PREFIXES = ("/api/public/",)
-PAGES_PREFIXES = ("/wall", "/vehicle", "/live", "/playback", "/review", "/map", "/alerts", "/admin", "/incidents", "/stations")
+PAGES_PREFIXES = (
+    "/wall",
+    "/vehicle",
+    "/live",
+    "/playback",
+    "/review",
+    "/map",
+    "/alerts",
+    "/admin",
+    "/incidents",
+    "/stations",
+)
 
 
 def permission_of(route: APIRoute | APIWebSocketRoute) -> str | None:
@@ -74,7 +85,9 @@ def test_every_route_is_public_or_has_a_known_permission(center: RunningCenter) 
 
 def test_each_role_gets_what_the_matrix_says(center: RunningCenter) -> None:
     alert = center.store.alerts.insert(
-        NewAlert("level", "warning", "station", "lujiang-daqi", "water_level", 2.6, 2.5, "m", time.time())
+        NewAlert(
+            "level", "warning", "station", "lujiang-daqi", "water_level", 2.6, 2.5, "m", time.time()
+        )
     )
     ids = {
         "station_id": center.site.stations[0].id,
@@ -100,10 +113,16 @@ def test_each_role_gets_what_the_matrix_says(center: RunningCenter) -> None:
             assert r.status_code == 401, f"{method} {route.path} without a token: {r.status_code}"
             for role in USER_ROLES:
                 r = httpx.request(
-                    method, url, json={}, timeout=30, headers={"Authorization": f"Bearer {tokens[role]}"}
+                    method,
+                    url,
+                    json={},
+                    timeout=30,
+                    headers={"Authorization": f"Bearer {tokens[role]}"},
                 )
                 if role in PERMISSIONS[permission]:
-                    assert r.status_code not in (401, 403), f"{role} {method} {route.path}: {r.status_code}"
+                    assert r.status_code not in (401, 403), (
+                        f"{role} {method} {route.path}: {r.status_code}"
+                    )
                     assert r.status_code < 500, f"{role} {method} {route.path}: {r.text}"
                 else:
                     assert r.status_code == 403, f"{role} {method} {route.path}: {r.status_code}"

@@ -16,7 +16,9 @@ EXAMPLES_PER_OPERATION = 25
 
 def test_no_operation_answers_5xx(center: RunningCenter) -> None:
     now = time.time()
-    center.store.readings.insert([Reading("lujiang-daqi", now - i * 300, {"water_level": 2.0}) for i in range(20)])
+    center.store.readings.insert(
+        [Reading("lujiang-daqi", now - i * 300, {"water_level": 2.0}) for i in range(20)]
+    )
     center.store.alerts.insert(
         NewAlert("level", "warning", "station", "lujiang-daqi", "water_level", 2.6, 2.5, "m", now)
     )
@@ -39,7 +41,8 @@ def test_no_operation_answers_5xx(center: RunningCenter) -> None:
         def check(case: schemathesis.Case, data: st.DataObject) -> None:
             response = case.call(base_url=center.url, headers=headers, timeout=30)
             if response.status_code >= 500:
-                failures.append(f"{case.method} {case.formatted_path} -> {response.status_code}: {response.text[:200]}")
+                where = f"{case.method} {case.formatted_path}"
+                failures.append(f"{where} -> {response.status_code}: {response.text[:200]}")
 
         check()
     assert failures == []

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from ecc.command_center.auth import Tokens, TokenError, hash_password, verify_password
+from ecc.command_center.auth import TokenError, Tokens, hash_password, verify_password
 from ecc.command_center.permissions import PERMISSIONS, USER_ROLES, allowed
 
 

@@ -49,10 +49,16 @@ def test_example_site_is_a_realistic_district() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        (MAP + GOOD_STATION.replace('kind = "water_level"', 'kind = "lava"'), "stations[0] (id \"s1\").kind"),
-        (MAP + GOOD_STATION.replace("lat = 29.9", "lat = 129.9"), "stations[0] (id \"s1\").lat"),
-        (MAP + GOOD_STATION.replace('id = "s1"', 'id = "Bad Id"'), "stations[0] (id \"Bad Id\").id"),
-        (MAP + GOOD_STATION + "intervall_s = 5\n", "stations[0] (id \"s1\").intervall_s: unknown key"),
+        (
+            MAP + GOOD_STATION.replace('kind = "water_level"', 'kind = "lava"'),
+            'stations[0] (id "s1").kind',
+        ),
+        (MAP + GOOD_STATION.replace("lat = 29.9", "lat = 129.9"), 'stations[0] (id "s1").lat'),
+        (MAP + GOOD_STATION.replace('id = "s1"', 'id = "Bad Id"'), 'stations[0] (id "Bad Id").id'),
+        (
+            MAP + GOOD_STATION + "intervall_s = 5\n",
+            'stations[0] (id "s1").intervall_s: unknown key',
+        ),
         (MAP + GOOD_STATION + GOOD_STATION, "id 's1' is used twice"),
         (MAP + GOOD_STATION + 'cameras = ["nowhere"]\n', "no camera has id 'nowhere'"),
         (
@@ -94,12 +100,28 @@ def test_environment_overrides_defaults(monkeypatch: pytest.MonkeyPatch) -> None
 @pytest.mark.parametrize(
     ("var", "value", "expected"),
     [
-        ("ECC_HTTP_PORT", "eighty", "environment variable ECC_HTTP_PORT: http_port: Input should be a valid integer"),
+        (
+            "ECC_HTTP_PORT",
+            "eighty",
+            "environment variable ECC_HTTP_PORT: http_port: Input should be a valid integer",
+        ),
         ("ECC_HTTP_PORT", "70000", "http_port: Input should be less than or equal to 65535"),
-        ("ECC_DATABASE_URL", "postgres://x", "database_url: Value error, must start with sqlite:///"),
+        (
+            "ECC_DATABASE_URL",
+            "postgres://x",
+            "database_url: Value error, must start with sqlite:///",
+        ),
         ("ECC_MQTT_URL", "tcp://x:1", "mqtt_url: Value error, must look like mqtt://host:port"),
-        ("ECC_INGEST__BATCH_SIZE", "0", "environment variable ECC_INGEST__BATCH_SIZE: ingest.batch_size"),
-        ("ECC_DATABSE_URL", "sqlite:///x.db", "environment variable ECC_DATABSE_URL: not an ECC setting"),
+        (
+            "ECC_INGEST__BATCH_SIZE",
+            "0",
+            "environment variable ECC_INGEST__BATCH_SIZE: ingest.batch_size",
+        ),
+        (
+            "ECC_DATABSE_URL",
+            "sqlite:///x.db",
+            "environment variable ECC_DATABSE_URL: not an ECC setting",
+        ),
     ],
 )
 def test_bad_settings_name_source_key_and_problem(
@@ -115,7 +137,7 @@ def test_deployment_file_overrides_defaults_and_is_named_in_errors(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     conf = tmp_path / "deploy.toml"
-    conf.write_text('http_port = 8088\n[auth]\ntoken_ttl_s = 600\n')
+    conf.write_text("http_port = 8088\n[auth]\ntoken_ttl_s = 600\n")
     monkeypatch.setenv("ECC_CONFIG", str(conf))
     s = load_settings()
     assert (s.http_port, s.auth.token_ttl_s) == (8088, 600)

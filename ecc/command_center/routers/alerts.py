@@ -35,7 +35,9 @@ def list_alerts(
     store: StoreDep,
     _: Annotated[Principal, allow("alerts.read")],
     state: Literal["active", "acknowledged", "resolved"] | None = None,
-    since: Annotated[str | None, Query(description="raised at or after: RFC 3339 or epoch seconds")] = None,
+    since: Annotated[
+        str | None, Query(description="raised at or after: RFC 3339 or epoch seconds")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100_000)] = 1000,
 ) -> list[dict[str, Any]]:
     """Alerts, oldest first; no `state` means every state."""
@@ -44,7 +46,9 @@ def list_alerts(
 
 
 @router.get("/{alert_id}")
-def get_alert(alert_id: str, store: StoreDep, _: Annotated[Principal, allow("alerts.read")]) -> dict[str, Any]:
+def get_alert(
+    alert_id: str, store: StoreDep, _: Annotated[Principal, allow("alerts.read")]
+) -> dict[str, Any]:
     return alert_to_wire(store.alerts.get(alert_id))
 
 
@@ -56,7 +60,9 @@ def acknowledge(
     user: Annotated[Principal, allow("alerts.manage")],
     body: AlertAction | None = None,
 ) -> dict[str, Any]:
-    alert = store.alerts.acknowledge(alert_id, user.username, time.time(), body.note if body else None)
+    alert = store.alerts.acknowledge(
+        alert_id, user.username, time.time(), body.note if body else None
+    )
     return announce(request, alert)
 
 

@@ -32,16 +32,17 @@ class LoginResponse(BaseModel):
 
 
 @router.post("/login", response_model=LoginResponse)
-def login(body: LoginRequest, request: Request, store: StoreDep, settings: SettingsDep) -> LoginResponse:
+def login(
+    body: LoginRequest, request: Request, store: StoreDep, settings: SettingsDep
+) -> LoginResponse:
     address = request.client.host if request.client else None
     metrics: Metrics = request.app.state.metrics
     now = time.time()
     since = now - settings.auth.login_window_s
     limit = settings.auth.login_max_failures
     # Failures are counted from the audit log, so every node of a cluster sees the same count.
-    if (
-        store.audit.count(FAILED, since, username=body.username) >= limit
-        or (address is not None and store.audit.count(FAILED, since, address=address) >= limit)
+    if store.audit.count(FAILED, since, username=body.username) >= limit or (
+        address is not None and store.audit.count(FAILED, since, address=address) >= limit
     ):
         metrics.logins_failed.labels("locked").inc()
         raise HTTPException(

@@ -85,7 +85,9 @@ def get_camera(
 
 
 @router.get("/vehicles")
-def list_vehicles(site: SiteDep, _: Annotated[Principal, allow("site.read")]) -> list[dict[str, Any]]:
+def list_vehicles(
+    site: SiteDep, _: Annotated[Principal, allow("site.read")]
+) -> list[dict[str, Any]]:
     return [
         {
             "id": v.id,

@@ -116,9 +116,7 @@ def list_stations(
     latest = _latest(store, None)
     alerts = store.alerts.list_open()
     live: LiveState = request.app.state.live
-    return [
-        _public(site, s, *latest.get(s.id, NOTHING), alerts, live) for s in site.stations
-    ]
+    return [_public(site, s, *latest.get(s.id, NOTHING), alerts, live) for s in site.stations]
 
 
 @router.get("/{station_id}", response_model=StationPublic)
@@ -154,7 +152,9 @@ def readings(
             raise unprocessable(f"metric: required for this station (one of {', '.join(metrics)})")
         metric = metrics[0]
     elif metric not in metrics and metric != "battery":
-        raise unprocessable(f"metric: station {station_id} reports {', '.join(metrics)}, not {metric!r}")
+        raise unprocessable(
+            f"metric: station {station_id} reports {', '.join(metrics)}, not {metric!r}"
+        )
     now = time.time()
     t1 = time_param("end", end, now)
     t0 = time_param("start", start, (t1 or now) - 86400)
@@ -163,7 +163,10 @@ def readings(
         raise unprocessable("start: must not be after end")
     step_s = duration_param("step", step)
     if step_s is None:
-        return [{"ts": times.iso(p.ts), "value": p.value} for p in store.readings.range(station_id, metric, t0, t1, limit)]
+        return [
+            {"ts": times.iso(p.ts), "value": p.value}
+            for p in store.readings.range(station_id, metric, t0, t1, limit)
+        ]
     if (t1 - t0) / step_s > 1_000_000:
         raise unprocessable("step: too small for this range (more than 1,000,000 buckets)")
     buckets = store.readings.downsample(station_id, metric, t0, t1, step_s)[-limit:]

@@ -41,7 +41,11 @@ class UserPublic(BaseModel):
     @classmethod
     def of(cls, u: User) -> UserPublic:
         return cls(
-            username=u.username, role=u.role, disabled=u.disabled, language=u.language, timezone=u.timezone
+            username=u.username,
+            role=u.role,
+            disabled=u.disabled,
+            language=u.language,
+            timezone=u.timezone,
         )
 
 
@@ -78,7 +82,9 @@ def list_users(store: StoreDep, _: Annotated[Principal, allow("users.manage")]) 
 
 
 @router.post("/users", response_model=UserPublic, status_code=status.HTTP_201_CREATED)
-def add_user(body: UserCreate, store: StoreDep, _: Annotated[Principal, allow("users.manage")]) -> UserPublic:
+def add_user(
+    body: UserCreate, store: StoreDep, _: Annotated[Principal, allow("users.manage")]
+) -> UserPublic:
     user = User(
         username=body.username,
         role=body.role,
@@ -130,4 +136,8 @@ def update_me(
     updated = store.users.update(user.username, **changes)
     principals: Principals = request.app.state.principals
     principals.forget(user.username)
-    return {"username": updated.username, "language": updated.language, "timezone": updated.timezone}
+    return {
+        "username": updated.username,
+        "language": updated.language,
+        "timezone": updated.timezone,
+    }

@@ -7,7 +7,14 @@ from pathlib import Path
 from ecc.storage.sqlite import alerts, audit, dead_letters, readings, state, users
 from ecc.storage.sqlite.db import Database
 
-SCHEMAS = [readings.SCHEMA, dead_letters.SCHEMA, alerts.SCHEMA, users.SCHEMA, audit.SCHEMA, state.SCHEMA]
+SCHEMAS = [
+    readings.SCHEMA,
+    dead_letters.SCHEMA,
+    alerts.SCHEMA,
+    users.SCHEMA,
+    audit.SCHEMA,
+    state.SCHEMA,
+]
 
 
 class SQLiteStore:
@@ -23,7 +30,7 @@ class SQLiteStore:
         self.state = state.SQLiteState(self.db)
 
     def ping(self) -> bool:
-        return self.db.conn().execute("SELECT 1").fetchone() == (1,)
+        return bool(self.db.conn().execute("SELECT 1").fetchone() == (1,))
 
     def close(self) -> None:
         self.db.close()

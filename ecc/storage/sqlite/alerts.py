@@ -54,10 +54,14 @@ _COLUMNS = (
 )
 
 
+_FIELDS = tuple(name.strip() for name in _COLUMNS.split(","))
+
+
 def _row(row: tuple[Any, ...]) -> Alert:
-    *head, require_ack, history = row
-    events = tuple(AlertEvent(**e) for e in orjson.loads(history))
-    return Alert(*head, require_ack=bool(require_ack), history=events)
+    fields = dict(zip(_FIELDS, row, strict=True))
+    fields["require_ack"] = bool(fields["require_ack"])
+    fields["history"] = tuple(AlertEvent(**e) for e in orjson.loads(fields["history"]))
+    return Alert(**fields)
 
 
 def _history(alert: Alert) -> bytes:
@@ -83,9 +87,7 @@ class SQLiteAlerts:
             raised_at=new.raised_at,
             updated_at=new.raised_at,
             require_ack=new.require_ack,
-            history=(
-                AlertEvent(new.raised_at, "raised", new.severity, new.value, new.threshold),
-            ),
+            history=(AlertEvent(new.raised_at, "raised", new.severity, new.value, new.threshold),),
         )
         try:
             with self._db.write() as conn:
@@ -119,7 +121,9 @@ class SQLiteAlerts:
 
     def _change(self, alert_id: str, change: Any) -> Alert:
         with self._db.write() as conn:
-            row = conn.execute(f"SELECT {_COLUMNS} FROM alerts WHERE id = ?", (alert_id,)).fetchone()
+            row = conn.execute(
+                f"SELECT {_COLUMNS} FROM alerts WHERE id = ?", (alert_id,)
+            ).fetchone()
             if row is None:
                 raise NotFound(f"no alert {alert_id}")
             alert: Alert = change(_row(row))
@@ -153,7 +157,9 @@ class SQLiteAlerts:
         message: str,
         ts: float,
     ) -> Alert:
-        return self._change(alert_id, lambda a: escalated(a, severity, value, threshold, message, ts))
+        return self._change(
+            alert_id, lambda a: escalated(a, severity, value, threshold, message, ts)
+        )
 
     def acknowledge(self, alert_id: str, by: str, ts: float, note: str | None = None) -> Alert:
         return self._change(alert_id, lambda a: acknowledged(a, by, ts, note))
@@ -189,7 +195,8 @@ class SQLiteAlerts:
     def list(
         self, state: AlertState | None = None, since: float | None = None, limit: int = 1000
     ) -> list[Alert]:
-        where, args = ["raised_at >= ?"], [since if since is not None else float("-inf")]
+        where = ["raised_at >= ?"]
+        args: list[object] = [since if since is not None else float("-inf")]
         if state is not None:
             where.append("state = ?")
             args.append(state)

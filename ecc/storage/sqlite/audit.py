@@ -64,7 +64,8 @@ class SQLiteAudit:
         action: str | None = None,
         limit: int = 1000,
     ) -> list[AuditEntry]:
-        where, args = ["ts >= ?"], [since if since is not None else float("-inf")]
+        where = ["ts >= ?"]
+        args: list[object] = [since if since is not None else float("-inf")]
         if username is not None:
             where.append("username = ?")
             args.append(username)
@@ -74,7 +75,8 @@ class SQLiteAudit:
         rows = (
             self._db.conn()
             .execute(
-                f"SELECT * FROM audit WHERE {' AND '.join(where)} ORDER BY ts DESC, id DESC LIMIT ?",
+                f"SELECT * FROM audit WHERE {' AND '.join(where)}"
+                " ORDER BY ts DESC, id DESC LIMIT ?",
                 (*args, limit),
             )
             .fetchall()

@@ -108,8 +108,9 @@ class SQLiteReadings:
         if station_id is None:
             return int(conn.execute("SELECT count(*) FROM readings").fetchone()[0])
         return int(
-            conn.execute("SELECT count(*) FROM readings WHERE station_id = ?", (station_id,))
-            .fetchone()[0]
+            conn.execute(
+                "SELECT count(*) FROM readings WHERE station_id = ?", (station_id,)
+            ).fetchone()[0]
         )
 
 

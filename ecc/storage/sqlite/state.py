@@ -25,7 +25,8 @@ class SQLiteState:
     def put(self, key: str, value: dict[str, Any]) -> None:
         with self._db.write() as conn:
             conn.execute(
-                "INSERT INTO state VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                "INSERT INTO state VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (key, orjson.dumps(value).decode()),
             )
 
