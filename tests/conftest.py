@@ -12,7 +12,6 @@ from ecc.config import EXAMPLE_SITE, Settings, Site, load_settings, load_site
 from ecc.storage import Store, open_store
 from tests.support.center import RunningCenter
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
 
