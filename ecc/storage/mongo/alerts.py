@@ -142,7 +142,7 @@ class MongoAlerts:
         raise StoreError(f"alert {alert_id} changed under us {_TRIES} times in a row")
 
     @translated
-    def escalate(  # noqa: PLR0917 - the signature is the AlertRepo protocol's
+    def escalate(
         self,
         alert_id: str,
         severity: Severity,

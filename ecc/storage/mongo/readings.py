@@ -8,8 +8,7 @@ bounded scan of the collection itself, close to what time-series buckets would g
 
 `_id` is {"s": station_id, "t": ts}, always in that field order: BSON compares embedded documents
 field by field, so _id order is station first, then time, and "one station between two instants"
-is a range of _id. `t` is always a double; the server compares numbers by value across types, so
-a ts sent as 5 and as 5.0 is still one reading.
+is a range of _id. `t` is always stored as a double, so a ts sent as 5 and as 5.0 is one reading.
 
 `latest` holds the newest value of each (station_id, metric), so dashboards need no scan.
 """
