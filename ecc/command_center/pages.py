@@ -10,7 +10,14 @@ from starlette.staticfiles import StaticFiles
 
 DASHBOARD = Path(__file__).resolve().parent.parent / "dashboard"
 # Each page is an HTML file of the dashboard; later parts of ECC add theirs here.
-PAGES = {"/": "index.html", "/login": "login.html"}
+PAGES = {
+    "/": "index.html",
+    "/login": "login.html",
+    "/stations": "stations.html",
+    "/alerts": "alerts.html",
+    "/cameras": "cameras.html",
+    "/live": "live.html",
+}
 
 
 def _page(file: str) -> FileResponse:

@@ -1,23 +1,48 @@
-// Overview: counts, open alerts, kept current by the event stream.
+// Overview: counts, open alerts and a map of the stations, kept current by the event stream.
 import { api } from "./api.js";
 import * as events from "./events.js";
-import { apply, t } from "./i18n.js";
+import { apply, extend, localName, t } from "./i18n.js";
+import { createMap } from "./map.js";
+import { alertKind, metricName } from "./metrics.js";
+import { badge, worst } from "./severity.js";
 import { boot, ctx, formatTime } from "./shell.js";
 
-const view = document.getElementById("view");
-let alerts = new Map();
-let stationNames = new Map();
+extend({
+  "zh-CN": { "overview.map": "监测站分布", "overview.map_hint": "点击监测站查看详情" },
+  en: { "overview.map": "Stations", "overview.map_hint": "Choose a station for its details" },
+});
 
-function severityBadge(sev) {
-  const span = document.createElement("span");
-  span.className = `sev sev-${sev}`;
-  span.dataset.i18n = `severity.${sev}`;
-  return span;
+const view = document.getElementById("view");
+view.innerHTML = `
+  <div class="overview">
+    <div id="overview-main" class="overview-main"></div>
+    <section class="card overview-map" aria-labelledby="overview-map-title">
+      <h2 id="overview-map-title" data-i18n="overview.map"></h2>
+      <div id="mini-map" class="mini-map"></div>
+      <p class="muted" data-i18n="overview.map_hint"></p>
+    </section>
+  </div>`;
+const main = view.querySelector("#overview-main");
+let alerts = new Map();
+let stations = [];
+let stationsById = new Map();
+let map = null;
+
+// Each station's worst open alert, for the map.
+function paintMap() {
+  if (!map) return;
+  const open = [...alerts.values()].filter((a) => a.state !== "resolved" && a.source.type === "station");
+  map.setStations(
+    stations.map((s) => ({
+      ...s,
+      alert_severity: worst(open.filter((a) => a.source.id === s.id).map((a) => a.severity)),
+    })),
+  );
 }
 
 function render() {
   const open = [...alerts.values()].filter((a) => a.state !== "resolved");
-  view.innerHTML = `
+  main.innerHTML = `
     <section class="cards">
       <div class="card"><h2 data-i18n="overview.stations"></h2><div class="big" id="n-stations"></div></div>
       <div class="card"><h2 data-i18n="overview.cameras"></h2><div class="big" id="n-cameras"></div></div>
@@ -31,38 +56,51 @@ function render() {
       <tbody></tbody>
     </table>
     <p class="muted" id="no-alerts" data-i18n="overview.none" hidden></p>`;
-  view.querySelector("#n-stations").textContent = ctx.site.counts.stations;
-  view.querySelector("#n-cameras").textContent = ctx.site.counts.cameras;
-  view.querySelector("#n-vehicles").textContent = ctx.site.counts.vehicles;
-  view.querySelector("#n-alerts").textContent = open.length;
-  const body = view.querySelector("#alert-table tbody");
-  for (const a of open.sort((x, y) => y.raised_at.localeCompare(x.raised_at)).slice(0, 50)) {
+  main.querySelector("#n-stations").textContent = ctx.site.counts.stations;
+  main.querySelector("#n-cameras").textContent = ctx.site.counts.cameras;
+  main.querySelector("#n-vehicles").textContent = ctx.site.counts.vehicles;
+  main.querySelector("#n-alerts").textContent = open.length;
+  const body = main.querySelector("#alert-table tbody");
+  for (const a of open.sort((x, y) => Date.parse(y.raised_at) - Date.parse(x.raised_at)).slice(0, 50)) {
     const tr = document.createElement("tr");
     tr.dataset.alertId = a.id;
-    const cells = [formatTime(a.raised_at, { date: true }), null, stationNames.get(a.source.id) || a.source.id, a.message, null];
+    const what = a.metric ? `${metricName(a.metric)} · ${alertKind(a)}` : alertKind(a);
+    const cells = [formatTime(a.raised_at, { date: true }), null, stationsById.has(a.source.id) ? localName(stationsById.get(a.source.id)) : a.source.id, what, null];
     cells.forEach((text, i) => {
       const td = document.createElement("td");
-      if (i === 1) td.append(severityBadge(a.severity));
+      if (i === 1) td.append(badge(a.severity));
       else if (i === 4) td.dataset.i18n = `state.${a.state}`;
       else td.textContent = text;
       tr.append(td);
     });
     body.append(tr);
   }
-  view.querySelector("#no-alerts").hidden = open.length > 0;
+  main.querySelector("#no-alerts").hidden = open.length > 0;
   apply(view);
+  paintMap();
 }
 
 async function load() {
-  const [list, stations] = await Promise.all([api("/api/alerts?limit=500"), api("/api/stations")]);
+  const [list, stationList] = await Promise.all([api("/api/alerts?limit=500"), api("/api/stations")]);
   alerts = new Map(list.map((a) => [a.id, a]));
-  stationNames = new Map(stations.map((s) => [s.id, s.name]));
+  stations = stationList;
+  stationsById = new Map(stations.map((s) => [s.id, s]));
   render();
 }
 
 await boot();
 try {
   await load();
+  map = await createMap(view.querySelector("#mini-map"), {
+    site: ctx.site,
+    legend: false,
+    formatTime,
+    onStation: (id) => location.assign(`/stations#${encodeURIComponent(id)}`),
+  });
+  paintMap();
+  map.fitMarkers();
+  map.setVehicles(await api("/api/vehicles"));
+  events.on("position", (p) => map.position(p));
 } catch (err) {
   view.textContent = t("error.load", { detail: err.message });
 }

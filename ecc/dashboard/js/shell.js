@@ -4,7 +4,12 @@ import * as events from "./events.js";
 import { apply, language, localName, setLanguage, t } from "./i18n.js";
 
 // Pages of the dashboard; later parts add theirs. `perm` hides a link from roles without it.
-export const PAGES = [{ path: "/", key: "nav.overview" }];
+export const PAGES = [
+  { path: "/", key: "nav.overview" },
+  { path: "/stations", key: "nav.stations" },
+  { path: "/alerts", key: "nav.alerts" },
+  { path: "/cameras", key: "nav.cameras", perm: "video.watch" },
+];
 
 export const ctx = { me: null, site: null, timezone: "Asia/Shanghai" };
 
