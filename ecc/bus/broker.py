@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import getpass
 import logging
 import shutil
 import signal
@@ -50,7 +51,10 @@ class PrivateBroker:
         return f"mqtt://127.0.0.1:{self.port}"
 
     def config_text(self) -> str:
+        # Started as root, Mosquitto switches to the `mosquitto` user unless told otherwise, and
+        # then cannot write its persistence file under our data folder: stay who we are.
         return (
+            f"user {getpass.getuser()}\n"
             f"listener {self.port} 127.0.0.1\n"
             "allow_anonymous true\n"
             "persistence true\n"

@@ -22,6 +22,11 @@ class Topics:
     def camera_status(self, camera_id: str = "+") -> str:
         return f"{self.prefix}/cameras/{camera_id}/status"
 
+    def camera_demand(self, camera_id: str = "+") -> str:
+        """Retained `{"main": n, "sub": n, "ts": ...}`: viewers of each stream in the media hub;
+        the camera worker pushes a stream over WHIP while its count is above zero."""
+        return f"{self.prefix}/cameras/{camera_id}/demand"
+
     def vehicle_position(self, vehicle_id: str = "+") -> str:
         return f"{self.prefix}/vehicles/{vehicle_id}/position"
 

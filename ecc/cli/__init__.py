@@ -7,11 +7,11 @@ import sys
 from collections.abc import Sequence
 
 from ecc import __version__
-from ecc.cli import ingest, run, serve, simulate, user
+from ecc.cli import ingest, mqtt_config, run, serve, simulate, user
 from ecc.config import ConfigError
 
 # Each module adds its subcommands; later parts of ECC add theirs here.
-COMMANDS = [run, serve, ingest, simulate, user]
+COMMANDS = [run, serve, ingest, simulate, user, mqtt_config]
 
 
 def parser() -> argparse.ArgumentParser:

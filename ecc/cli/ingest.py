@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+from ecc.ingest import cameras, sensors
+
 # Each worker module has register(subparsers); add yours to this list.
-WORKERS: list[object] = []
+WORKERS: list[object] = [sensors, cameras]
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -13,6 +13,10 @@ from ecc.bus.broker import BrokerError, PrivateBroker
 from ecc.cli.boot import CenterServer, Part, ensure_admin, load_config, log, supervise
 from ecc.command_center.app import Parts, create_app
 from ecc.config import ConfigError, Settings, Site
+from ecc.ingest.cameras import CameraWorker, mqtt_bus
+from ecc.ingest.notify import notifier_parts
+from ecc.ingest.sensors import SensorIngest, default_client_id
+from ecc.sensors.simulate import SimOptions, StationSimulator
 from ecc.storage import Store, open_store
 
 
@@ -27,6 +31,15 @@ def parts(settings: Settings, site: Site, store: Store, simulate: bool) -> list[
     center = CenterServer(create_app(Parts(settings, site, store)), settings)
     center.check_port()
     found: list[Part] = [center]
+    client_id = default_client_id("run")
+    found.append(SensorIngest(settings, site, store, client_id))
+    found.extend(notifier_parts(settings, store, client_id))
+    if simulate:
+        # Model time at 60x: the site's first storm lifts the rivers past warning within a few
+        # minutes of the start, which is what someone trying ECC wants to see.
+        found.append(StationSimulator(settings, site, SimOptions(speed=60, interval_s=10)))
+        # Each camera streams its `demo` clip or clock scene, so no RTSP server is needed.
+        found.append(CameraWorker(settings, site, store, mqtt_bus(settings), demo=True))
     return found
 
 

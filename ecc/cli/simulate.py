@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+from ecc.media import simulate as cameras
+from ecc.sensors import simulate as stations
+
 # Each simulator module has register(subparsers); add yours to this list.
-SIMULATORS: list[object] = []
+SIMULATORS: list[object] = [stations, cameras]
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

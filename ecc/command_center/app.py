@@ -23,6 +23,7 @@ from ecc.command_center.bridge import Bridge
 from ecc.command_center.deps import Principals
 from ecc.command_center.events import EventHub
 from ecc.command_center.live import LiveState
+from ecc.command_center.mediahub import MediaHub
 from ecc.command_center.metrics import Metrics
 from ecc.command_center.routers import (
     alerts,
@@ -30,12 +31,16 @@ from ecc.command_center.routers import (
     auth,
     dead_letters,
     events,
+    live,
+    motion,
     site,
     stations,
     system,
     users,
+    video,
 )
 from ecc.config import Settings, Site, signing_secret
+from ecc.sensors.validation import Limits
 from ecc.storage import Conflict, InvalidTransition, NotFound, Store, open_store
 
 log = logging.getLogger(__name__)
@@ -61,12 +66,17 @@ def create_app(parts: Parts) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         bus = parts.bus or _bus(settings)
         app.state.bus = bus
-        bridge = Bridge(bus, app.state.topics, app.state.hub, parts.site, app.state.live, metrics)
+        limits = Limits(settings.ingest.max_payload_bytes, settings.ingest.max_future_s)
+        bridge = Bridge(
+            bus, app.state.topics, app.state.hub, parts.site, app.state.live, metrics, limits
+        )
         bridge.attach(settings.events.reading_interval_s)
         await bus.start(timeout=None)
+        await app.state.media.start(bus)
         try:
             yield
         finally:
+            await app.state.media.stop()
             await bus.stop()
             if owns_store:
                 store.close()
@@ -82,6 +92,7 @@ def create_app(parts: Parts) -> FastAPI:
     app.state.store = store
     app.state.metrics = metrics
     app.state.topics = Topics(settings.mqtt_prefix)
+    app.state.media = MediaHub(settings.video, parts.site, app.state.topics, metrics)
     app.state.live = LiveState()
     app.state.hub = EventHub(settings.events.client_queue, metrics)
     app.state.tokens = Tokens(signing_secret(settings), settings.auth.token_ttl_s)
@@ -100,6 +111,9 @@ def create_app(parts: Parts) -> FastAPI:
         dead_letters.router,
         audit.router,
         events.router,
+        video.router,
+        live.router,
+        motion.router,
     ):
         app.include_router(router)
     pages.mount(app)

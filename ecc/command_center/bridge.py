@@ -20,6 +20,7 @@ from ecc.command_center.events import EventHub
 from ecc.command_center.live import LiveState
 from ecc.command_center.metrics import Metrics
 from ecc.config import Site
+from ecc.sensors.validation import Limits, Rejected, Validator
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ class Bridge:
         site: Site,
         live: LiveState,
         metrics: Metrics,
+        limits: Limits | None = None,
     ) -> None:
         self.bus = bus
         self.topics = topics
@@ -69,6 +71,7 @@ class Bridge:
         self.metrics = metrics
         self._stations = {s.id for s in site.stations}
         self._readings = Throttle(1.0, lambda data: hub.publish("reading", data))
+        self._validator = Validator(site, topics, limits)
 
     def attach(self, reading_interval_s: float) -> None:
         self._readings.interval_s = reading_interval_s
@@ -97,28 +100,16 @@ class Bridge:
             self.hub.publish("alert", data)
 
     def _reading(self, topic: str, payload: bytes) -> None:
-        station = self.topics.station_of(topic)
-        data = self._json("reading", payload)
-        if data is None or station not in self._stations:
-            return
-        values, raw_ts = data.get("values"), data.get("ts")
+        self.metrics.bus_messages.labels("reading").inc()
         try:
-            ts = times.parse(raw_ts) if isinstance(raw_ts, str | int | float) else None
-        except ValueError:
-            ts = None
-        if (
-            ts is None
-            or not isinstance(values, dict)
-            or not all(
-                isinstance(v, int | float) and not isinstance(v, bool) for v in values.values()
-            )
-        ):
-            # The ingest worker keeps the message in the dead letters; here it is only not shown.
+            # The ingest worker's own checks: what it refuses (and keeps as a dead letter) is
+            # never shown.
+            r = self._validator.reading(topic, payload, time.time())
+        except Rejected:
             self.metrics.bus_rejected.labels("reading").inc()
             return
-        assert station is not None
         self._readings.offer(
-            station, {"station_id": station, "ts": times.iso(ts), "values": values}
+            r.station_id, {"station_id": r.station_id, "ts": times.iso(r.ts), "values": r.values}
         )
 
     def _station_status(self, topic: str, payload: bytes) -> None:

@@ -40,6 +40,31 @@ class Metrics:
             "ecc_bus_rejected", "bus messages the center could not use", ["kind"], registry=r
         )
 
+        self.video_viewers = Gauge(
+            "ecc_video_viewers",
+            "WHEP viewers connected, by source and stream",
+            ["source", "stream"],
+            registry=r,
+        )
+        self.video_publishers = Gauge(
+            "ecc_video_publishers",
+            "WHIP publishers, by source and stream",
+            ["source", "stream"],
+            registry=r,
+        )
+        self.video_dropped = Counter(
+            "ecc_video_viewer_dropped_frames",
+            "frames lagging viewers skipped (to the next keyframe), by source and stream",
+            ["source", "stream"],
+            registry=r,
+        )
+        self.video_viewer_drops = Histogram(
+            "ecc_video_viewer_session_dropped_frames",
+            "frames dropped per viewer session, observed when the session ends",
+            buckets=(0, 1, 10, 100, 1000, 10000),
+            registry=r,
+        )
+
     def watch_store(self, store: Store) -> None:
         self.registry.register(StoreCollector(store))
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from ecc.config.errors import ConfigError, describe
+from ecc.config.notify import Webhook
 from ecc.config.site import EXAMPLE_SITE, read_toml
 
 DEFAULT_TOML = Path(__file__).parent / "default.toml"
@@ -41,7 +42,11 @@ class AuthSettings(Section):
 class IngestSettings(Section):
     batch_size: int = Field(1000, ge=1, le=50_000, description="readings per store commit")
     batch_interval_ms: int = Field(
-        50, ge=1, le=10_000, description="longest wait before a partial batch is committed"
+        10,
+        ge=1,
+        le=10_000,
+        description="longest wait before a partial batch is committed; under load batches "
+        "fill to batch_size first, so this bounds the latency at low rates",
     )
     max_pending: int = Field(
         20_000, ge=100, le=1_000_000, description="received but uncommitted readings held at most"
@@ -59,6 +64,70 @@ class EventSettings(Section):
     )
     client_queue: int = Field(
         1000, ge=10, le=100_000, description="events queued per WebSocket client before it is cut"
+    )
+
+
+class NotifySettings(Section):
+    webhooks: list[Webhook] = Field(default_factory=list, description="see ecc/config/notify.py")
+    max_attempts: int = Field(8, ge=1, le=100, description="attempts per webhook and alert change")
+    first_retry_s: float = Field(
+        2.0, gt=0, le=3600, description="wait before the first retry; doubles after each"
+    )
+    max_retry_s: float = Field(600.0, gt=0, le=86400, description="longest wait between attempts")
+    max_pending: int = Field(
+        1000, ge=1, le=100_000, description="alert changes being delivered at once, at most"
+    )
+
+
+class VideoSettings(Section):
+    """Live video: the center's media hub (WHIP/WHEP) and the camera workers that push to it."""
+
+    ice_hosts: list[str] | None = Field(
+        None, description="addresses offered as ICE host candidates; unset: the machine's own"
+    )
+    ice_loopback: bool = Field(
+        True, description="also offer 127.0.0.1, for a browser on the same machine"
+    )
+    ice_servers: list[str] = Field(
+        default_factory=list, description="STUN/TURN URLs; none on a closed network"
+    )
+    viewer_queue_frames: int = Field(
+        30, ge=2, le=600, description="frames queued per viewer before it skips to a keyframe"
+    )
+    gop_cache_bytes: int = Field(
+        8 * 1024 * 1024, ge=0, le=256 * 1024 * 1024, description="GOP cache per source, at most"
+    )
+    whep_wait_s: float = Field(
+        8.0, gt=0, le=60, description="a new viewer's wait for an idle camera to start pushing"
+    )
+    connect_timeout_s: float = Field(
+        20.0, gt=0, le=120, description="a WHIP/WHEP session that has not connected by then ends"
+    )
+    public_viewers_per_camera: int = Field(
+        20, ge=0, le=10_000, description="anonymous viewers of one public camera, at most"
+    )
+    linger_s: float = Field(
+        30.0, ge=0, le=3600, description="a camera keeps pushing this long after its last viewer"
+    )
+    offline_alert_s: float = Field(
+        60.0, ge=1, le=86400, description="a camera offline this long raises an alert"
+    )
+    stall_s: float = Field(
+        10.0, ge=1, le=600, description="a stream that delivers no frame this long is restarted"
+    )
+    reconnect_min_s: float = Field(1.0, gt=0, le=60, description="first wait before reconnecting")
+    reconnect_max_s: float = Field(30.0, gt=0, le=3600, description="longest wait between tries")
+    open_timeout_s: float = Field(10.0, gt=0, le=120, description="opening a camera stream")
+    read_timeout_s: float = Field(5.0, gt=0, le=120, description="a read from a camera stream")
+    status_interval_s: float = Field(
+        5.0, ge=0.2, le=600, description="how often camera health is published"
+    )
+    transcode_bitrate: int = Field(
+        2_000_000, ge=100_000, le=50_000_000, description="H.264 bitrate of transcoded sources"
+    )
+    demo_dir: Path = Field(
+        Path(__file__).resolve().parents[3] / "shared" / "data" / "video",
+        description="folder of the clips that cameras' `demo` names (`ecc run`)",
     )
 
 
@@ -95,6 +164,8 @@ class Settings(BaseSettings):
     auth: AuthSettings = AuthSettings()
     ingest: IngestSettings = IngestSettings()
     events: EventSettings = EventSettings()
+    video: VideoSettings = VideoSettings()
+    notify: NotifySettings = NotifySettings()
 
     @field_validator("database_url")
     @classmethod

@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from ecc.config.errors import ConfigError, describe
+from ecc.config.motion import CameraMotion
 
 EXAMPLE_SITE = Path(__file__).parent / "sites" / "beilun.toml"
 
@@ -129,6 +130,9 @@ class Camera(Strict):
         None,
         description="what `ecc run` streams for this camera: a video file, or 'clock' for a "
         "generated scene with a burned-in clock",
+    )
+    motion: CameraMotion | None = Field(
+        None, description="motion and intrusion detection; none: the camera is not analysed"
     )
 
 

@@ -19,7 +19,9 @@ from ecc.storage.models import (
     AuditEntry,
     Bucket,
     DeadLetter,
+    Delivery,
     Latest,
+    MotionEvent,
     NewAlert,
     Point,
     Reading,
@@ -146,6 +148,42 @@ class StateRepo(Protocol):
     def keys(self, prefix: str) -> list[str]: ...
 
 
+class DeliveryRepo(Protocol):
+    """Webhook delivery attempts: every one is recorded, failed or not."""
+
+    def add(self, attempt: Delivery) -> None: ...
+
+    def attempts(self, key: str) -> builtins.list[Delivery]:
+        """The attempts at one delivery (alert change and webhook), oldest first."""
+
+    def list(
+        self, since: float | None = None, alert_id: str | None = None, limit: int = 1000
+    ) -> list[Delivery]:
+        """Attempts made at or after `since`, oldest first; past `limit`, the newest."""
+
+
+class MotionEventRepo(Protocol):
+    def put(self, event: MotionEvent) -> None:
+        """Store the event, or replace the stored one of the same id (its end came)."""
+
+    def get(self, event_id: str) -> MotionEvent:
+        """NotFound when there is no such event."""
+
+    def list(
+        self,
+        camera_id: str | None = None,
+        start: float | None = None,
+        end: float | None = None,
+        zone: str | None = None,
+        limit: int = 1000,
+    ) -> list[MotionEvent]:
+        """Events that overlap [start, end] (one going on overlaps every later time), by start,
+        oldest first; past `limit`, the newest `limit`."""
+
+    def delete_before(self, ts: float, camera_id: str | None = None) -> builtins.list[MotionEvent]:
+        """Delete the events that ended before `ts`; returns them (their thumbnails go too)."""
+
+
 class Store(Protocol):
     # Read-only members: a protocol attribute that is settable is invariant, so no backend's
     # concrete repository class (SQLiteReadings, MongoReadings) would match it.
@@ -166,6 +204,12 @@ class Store(Protocol):
 
     @property
     def state(self) -> StateRepo: ...
+
+    @property
+    def deliveries(self) -> DeliveryRepo: ...
+
+    @property
+    def motion_events(self) -> MotionEventRepo: ...
 
     @property
     def backend(self) -> str:

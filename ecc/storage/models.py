@@ -139,3 +139,46 @@ class AuditEntry:
     status: int | None = None
     detail: dict[str, Any] | None = field(default=None)
     id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One attempt to deliver one alert change to one webhook.
+
+    `key` names what is delivered (alert, change, webhook) and is the same for every attempt
+    at it, whichever process makes it: a change is delivered when one of its attempts is `ok`.
+    """
+
+    key: str
+    webhook: str
+    alert_id: str
+    event: str
+    severity: str
+    attempt: int
+    ts: float
+    ok: bool
+    status: int | None = None
+    error: str | None = None
+    duration_ms: float = 0.0
+    id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MotionEvent:
+    """Movement in one zone of one camera, from its start to its end (None while it goes on)."""
+
+    id: str
+    camera_id: str
+    zone: str
+    start: float
+    end: float | None
+    peak_score: float
+    """Largest moving fraction of the zone, 0..1."""
+    box: tuple[float, float, float, float]
+    """x, y, width, height of where it moved at the peak, as fractions of the picture."""
+    thumbnail: str | None = None
+    """Path of the JPEG under DATA_DIR."""
+    alert_id: str | None = None
+    """The intrusion alert the event raised or joined."""
+    announced: bool = True
+    """False when the camera's rate limit held the event back from dashboards and alerts."""

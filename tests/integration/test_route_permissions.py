@@ -43,6 +43,7 @@ PAGES_PREFIXES = (
     "/admin",
     "/incidents",
     "/stations",
+    "/cameras",
 )
 
 

@@ -13,7 +13,16 @@ from pymongo import MongoClient
 from pymongo.database import Database
 from pymongo.errors import ConfigurationError, PyMongoError
 
-from ecc.storage.mongo import alerts, audit, dead_letters, readings, state, users
+from ecc.storage.mongo import (
+    alerts,
+    audit,
+    dead_letters,
+    deliveries,
+    motion_events,
+    readings,
+    state,
+    users,
+)
 from ecc.storage.mongo.db import Document
 
 DEFAULT_DATABASE = "ecc"
@@ -22,6 +31,8 @@ INDEXES = [
     dead_letters.create_indexes,
     alerts.create_indexes,
     audit.create_indexes,
+    motion_events.create_indexes,
+    deliveries.create_indexes,
 ]
 
 
@@ -37,6 +48,8 @@ class MongoStore:
         self.users = users.MongoUsers(db)
         self.audit = audit.MongoAudit(db)
         self.state = state.MongoState(db)
+        self.motion_events = motion_events.MongoMotionEvents(db)
+        self.deliveries = deliveries.MongoDeliveries(db)
 
     @classmethod
     def connect(cls, url: str) -> MongoStore:

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ecc.storage.sqlite import alerts, audit, dead_letters, readings, state, users
+from ecc.storage.sqlite import (
+    alerts,
+    audit,
+    dead_letters,
+    deliveries,
+    motion_events,
+    readings,
+    state,
+    users,
+)
 from ecc.storage.sqlite.db import Database
 
 SCHEMAS = [
@@ -14,6 +23,8 @@ SCHEMAS = [
     users.SCHEMA,
     audit.SCHEMA,
     state.SCHEMA,
+    motion_events.SCHEMA,
+    deliveries.SCHEMA,
 ]
 
 
@@ -28,6 +39,8 @@ class SQLiteStore:
         self.users = users.SQLiteUsers(self.db)
         self.audit = audit.SQLiteAudit(self.db)
         self.state = state.SQLiteState(self.db)
+        self.motion_events = motion_events.SQLiteMotionEvents(self.db)
+        self.deliveries = deliveries.SQLiteDeliveries(self.db)
 
     def ping(self) -> bool:
         return bool(self.db.conn().execute("SELECT 1").fetchone() == (1,))

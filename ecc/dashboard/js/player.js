@@ -1,0 +1,183 @@
+// A WHEP player (RFC 9725 semantics) for a <video> element: tiles watch a camera's sub stream,
+// full screen its main stream. It shows its state (connecting, live, reconnecting, offline) and
+// recovers by itself: a stalled picture, a dropped connection or an offline camera (503 with
+// Retry-After) lead to a new session after a backoff with jitter, never to a page reload.
+//
+//   const player = new WhepPlayer(video, { url: "/api/whep/camera:dam-east?stream=sub",
+//                                          token: () => session()?.token, onState });
+//   player.start(); ... player.stop();
+
+const STALL_MS = 4000; // no new decoded frame this long: "reconnecting" (the picture froze)
+const RESTART_MS = 12000; // still nothing: end the session and start a new one
+const GATHER_MS = 2000; // longest wait for our own ICE candidates before sending the offer
+const MIN_RETRY_MS = 1000;
+const MAX_RETRY_MS = 15000;
+
+export class WhepPlayer {
+  constructor(video, { url, token = () => null, audio = false, onState = () => {} }) {
+    this.video = video;
+    this.url = url;
+    this.token = token;
+    this.audio = audio;
+    this.onState = onState;
+    this.state = "idle";
+    this.pc = null;
+    this.location = null;
+    this.stats = { framesDecoded: 0, width: 0, height: 0, fps: 0 };
+    this._running = false;
+    this._timer = null;
+    this._watch = null;
+    this._retry = MIN_RETRY_MS;
+    this._lastProgress = 0;
+    this.lastFrameAt = 0; // performance.now() when framesDecoded last rose
+    this._generation = 0;
+  }
+
+  start() {
+    if (this._running) return;
+    this._running = true;
+    this._connect();
+  }
+
+  stop() {
+    this._running = false;
+    this._generation += 1;
+    clearTimeout(this._timer);
+    clearInterval(this._watch);
+    this._teardown();
+    this._set("idle");
+  }
+
+  _set(state, detail) {
+    if (state === this.state && detail === undefined) return;
+    this.state = state;
+    this.onState(state, detail);
+  }
+
+  _headers() {
+    const headers = { "Content-Type": "application/sdp" };
+    const token = this.token();
+    if (token) headers.Authorization = `Bearer ${token}`;
+    return headers;
+  }
+
+  async _connect() {
+    const generation = ++this._generation;
+    const current = () => this._running && generation === this._generation;
+    this._set(this.stats.framesDecoded > 0 ? "reconnecting" : "connecting");
+    const pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: "max-bundle" });
+    this.pc = pc;
+    pc.addTransceiver("video", { direction: "recvonly" });
+    if (this.audio) pc.addTransceiver("audio", { direction: "recvonly" });
+    pc.ontrack = (e) => {
+      if (e.track.kind !== "video" && !this.audio) return;
+      const stream = this.video.srcObject instanceof MediaStream ? this.video.srcObject : new MediaStream();
+      stream.getTracks().filter((t) => t.kind === e.track.kind).forEach((t) => stream.removeTrack(t));
+      stream.addTrack(e.track);
+      if (this.video.srcObject !== stream) this.video.srcObject = stream;
+      this.video.play().catch(() => {});
+    };
+    pc.onconnectionstatechange = () => {
+      if (!current()) return;
+      if (pc.connectionState === "failed" || pc.connectionState === "closed") this._again(MIN_RETRY_MS);
+    };
+    try {
+      await pc.setLocalDescription(await pc.createOffer());
+      await gathered(pc);
+      if (!current()) return pc.close();
+      const res = await fetch(this.url, { method: "POST", headers: this._headers(), body: pc.localDescription.sdp });
+      if (!current()) return pc.close();
+      if (res.status === 503 || res.status === 404) {
+        // The camera is offline (or not public any more): say so and ask again later.
+        const after = Number(res.headers.get("Retry-After")) * 1000;
+        this._set("offline");
+        return this._again(after > 0 ? after : this._retry, true);
+      }
+      if (!res.ok) {
+        this._set("error", `${res.status}`);
+        return this._again(this._retry, true);
+      }
+      const location = res.headers.get("Location");
+      // The Location is relative to the URL that was posted to (RFC 9110 10.2.2).
+      this.location = location ? new URL(location, new URL(this.url, window.location.href)).href : null;
+      await pc.setRemoteDescription({ type: "answer", sdp: await res.text() });
+      this._lastProgress = performance.now();
+      this._watchFrames(pc, current);
+    } catch (err) {
+      if (!current()) return;
+      this._set("reconnecting");
+      this._again(this._retry, true);
+    }
+  }
+
+  _watchFrames(pc, current) {
+    clearInterval(this._watch);
+    let last = -1;
+    this._watch = setInterval(async () => {
+      if (!current()) return clearInterval(this._watch);
+      let decoded = 0;
+      let fps = 0;
+      try {
+        const report = await pc.getStats();
+        report.forEach((s) => {
+          if (s.type === "inbound-rtp" && s.kind === "video") {
+            decoded = s.framesDecoded || 0;
+            fps = s.framesPerSecond || 0;
+          }
+        });
+      } catch (_) {
+        return;
+      }
+      const now = performance.now();
+      if (decoded > last && last >= 0) {
+        this._retry = MIN_RETRY_MS;
+        this.stats = { framesDecoded: this.stats.framesDecoded + (decoded - last), width: this.video.videoWidth, height: this.video.videoHeight, fps };
+        this._lastProgress = now;
+        this.lastFrameAt = now;
+        this._set("live");
+      } else if (now - this._lastProgress > RESTART_MS) {
+        this._again(0);
+      } else if (now - this._lastProgress > STALL_MS && this.state === "live") {
+        this._set("reconnecting");
+      }
+      last = decoded;
+    }, 500);
+  }
+
+  _again(delay, backoff = false) {
+    if (!this._running) return;
+    clearTimeout(this._timer);
+    clearInterval(this._watch);
+    this._generation += 1;
+    this._teardown();
+    const wait = delay * (0.8 + Math.random() * 0.4);
+    if (backoff) this._retry = Math.min(this._retry * 2, MAX_RETRY_MS);
+    this._timer = setTimeout(() => this._connect(), wait);
+  }
+
+  _teardown() {
+    if (this.location) {
+      // Tell the hub at once, so the camera stops being pushed when nobody watches.
+      fetch(this.location, { method: "DELETE", headers: this._headers(), keepalive: true }).catch(() => {});
+      this.location = null;
+    }
+    if (this.pc) {
+      this.pc.onconnectionstatechange = null;
+      this.pc.close();
+      this.pc = null;
+    }
+  }
+}
+
+function gathered(pc) {
+  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      if (pc.iceGatheringState !== "complete") return;
+      pc.removeEventListener("icegatheringstatechange", done);
+      resolve();
+    };
+    pc.addEventListener("icegatheringstatechange", done);
+    setTimeout(resolve, GATHER_MS);
+  });
+}
