@@ -416,7 +416,7 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
 def run(quick: bool) -> dict[str, Any]:
     import urllib.request
 
-    from ecc.command_center.auth import Tokens
+    from ecc.tokens import Tokens
 
     window = 3.0 if quick else 10.0
     counts = [1, 4] if quick else [1, 4, 8, 16]

@@ -18,7 +18,6 @@ from ecc import __version__
 from ecc.bus import BrokerAddress, Bus, LocalBus, MqttClient, Topics
 from ecc.command_center import pages
 from ecc.command_center.audit import AuditMiddleware
-from ecc.command_center.auth import Tokens
 from ecc.command_center.bridge import Bridge
 from ecc.command_center.deps import Principals
 from ecc.command_center.events import EventHub
@@ -42,6 +41,7 @@ from ecc.command_center.routers import (
 from ecc.config import Settings, Site, signing_secret
 from ecc.sensors.validation import Limits
 from ecc.storage import Conflict, InvalidTransition, NotFound, Store, open_store
+from ecc.tokens import Tokens
 
 log = logging.getLogger(__name__)
 

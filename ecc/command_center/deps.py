@@ -9,10 +9,10 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from ecc.command_center.auth import TokenError, Tokens
 from ecc.command_center.permissions import SERVICE, allowed
 from ecc.config import Settings, Site
 from ecc.storage import Store
+from ecc.tokens import TokenError, Tokens
 
 bearer = HTTPBearer(auto_error=False, description="a token from POST /api/auth/login")
 

@@ -18,7 +18,6 @@ and the broker delivers the batch again to the same persistent session.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 import socket
@@ -246,36 +245,3 @@ def _fail(future: asyncio.Future[None], exc: BaseException) -> None:
 def _finish(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
-
-
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser(
-        "sensors",
-        help="station readings from MQTT into the store, rules and alerts",
-        description="Several workers may run at once: they share the load through an MQTT "
-        "shared subscription. Each needs its own --client-id, the same on every restart.",
-    )
-    p.add_argument(
-        "--client-id",
-        default=None,
-        help=f"MQTT client id of this worker's persistent session (default {default_client_id()})",
-    )
-    p.set_defaults(func=command)
-
-
-def command(args: argparse.Namespace) -> int:
-    # Imported here: the CLI package imports this module to register it.
-    from ecc.cli.boot import load_config, supervise
-    from ecc.ingest.notify import notifier_parts
-    from ecc.storage import open_store
-
-    settings, site = load_config()
-    broker_address(settings)
-    client_id = args.client_id or default_client_id()
-    store = open_store(settings.database_url)
-    try:
-        parts = [SensorIngest(settings, site, store, client_id)]
-        asyncio.run(supervise([*parts, *notifier_parts(settings, store, client_id)]))
-    finally:
-        store.close()
-    return 0

@@ -9,10 +9,8 @@ whose camera URLs point at these mounts, for `ECC_SITE=FILE ecc ingest cameras`.
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -170,52 +168,3 @@ def rewrite_site(text: str, url_of: dict[str, tuple[str, str]]) -> str:
 def say(line: str) -> None:
     sys.stdout.write(line + "\n")
     sys.stdout.flush()
-
-
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser(
-        "cameras",
-        help="serve the site's cameras as real RTSP cameras (clips and clock scenes)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("--port", type=int, default=8554, help="RTSP port on 127.0.0.1 (8554)")
-    p.add_argument("--write-site", type=Path, metavar="FILE", help="write a site file for them")
-    p.set_defaults(func=command)
-
-
-def command(args: argparse.Namespace) -> int:
-    from ecc.cli.boot import load_config
-
-    settings, site = load_config()
-    if shutil.which(SYSTEM_PYTHON) is None:
-        sys.stderr.write(f"ecc: {SYSTEM_PYTHON} is missing; install Debian's {PACKAGES}" + "\n")
-        return 2
-    mounts = site_mounts([(c.id, c.demo) for c in site.cameras], settings.video.demo_dir)
-    server = RtspCameras(mounts, args.port)
-    try:
-        server.start()
-    except SimulatorError as exc:
-        sys.stderr.write(f"ecc: {exc}" + "\n")
-        return 1
-    urls = {c.id: (server.url(f"/{c.id}/main"), server.url(f"/{c.id}/sub")) for c in site.cameras}
-    for camera_id, (main, sub) in urls.items():
-        say(f"{camera_id}: {main}  {sub}")
-    if args.write_site:
-        text = rewrite_site(settings.site.read_text(encoding="utf-8"), urls)
-        base = settings.site.parent / (site.map.base_layer or "")
-        if site.map.base_layer and not (args.write_site.parent / site.map.base_layer).exists():
-            text = text.replace(f'base_layer = "{site.map.base_layer}"', f'base_layer = "{base}"')
-        args.write_site.write_text(text, encoding="utf-8")
-        say(f"site file for these cameras: {args.write_site}")
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    try:
-        while not stop.wait(1.0):
-            if not server.running:
-                sys.stderr.write("ecc: the RTSP server stopped" + "\n")
-                return 1
-    finally:
-        server.stop()
-    return 0

@@ -12,7 +12,6 @@ and waits for room before it publishes the next.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 import time
@@ -314,54 +313,3 @@ def replay_samples(samples: list[Sample], station: Station, offset: float) -> li
         if values:
             out.append(Sample(s.ts, values))
     return out
-
-
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser(
-        "stations",
-        help="the site's stations on MQTT: simulated, or a real series replayed",
-        description="Without --replay, every station of the site reports simulated weather: "
-        "tides, daily cycles, a storm that lifts the rivers past their warning levels, "
-        "pollution episodes. With --replay FILE --as STATION, one station reports a real series "
-        "(USGS, UK Environment Agency or UCI Beijing air quality CSV).",
-    )
-    p.add_argument(
-        "--speed",
-        type=float,
-        default=1.0,
-        help="model (or series) seconds per clock second; replay: 0 = as fast as possible",
-    )
-    p.add_argument("--interval", type=float, help="clock seconds between a station's readings")
-    p.add_argument("--replay", type=Path, metavar="FILE", help="a series to replay")
-    p.add_argument("--as", dest="as_station", metavar="STATION", help="station that replays it")
-    p.add_argument("--offset", type=float, default=0.0, help="metres added to replayed levels")
-    p.add_argument(
-        "--shift-to-now",
-        action="store_true",
-        help="move the series' times so that it ends when the replay does",
-    )
-    p.add_argument("--credentials", type=Path, help="station passwords (from ecc mqtt-config)")
-    p.set_defaults(func=command)
-
-
-def command(args: argparse.Namespace) -> int:
-    # Imported here: the CLI package imports this module to register it.
-    from ecc.cli.boot import load_config, supervise
-
-    if (args.replay is None) != (args.as_station is None):
-        raise ConfigError("--replay and --as go together")
-    if args.speed < 0 or (args.replay is None and args.speed == 0):
-        raise ConfigError("--speed: give a positive number (0 only with --replay)")
-    settings, site = load_config()
-    options = SimOptions(
-        speed=args.speed,
-        interval_s=args.interval,
-        replay=args.replay,
-        as_station=args.as_station,
-        offset=args.offset,
-        shift_to_now=args.shift_to_now,
-        credentials=args.credentials,
-    )
-    simulator = StationSimulator(settings, site, options)
-    asyncio.run(supervise([simulator], restart=args.replay is None))
-    return 0

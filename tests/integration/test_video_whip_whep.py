@@ -14,11 +14,11 @@ import pytest
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 
-from ecc.command_center.auth import Tokens
 from ecc.config import Settings, Site, Vehicle, signing_secret
 from ecc.media import rtc, whip
 from ecc.media.source import Reader, ReaderOptions, Stopped
 from ecc.media.track import PacketTrack
+from ecc.tokens import Tokens
 from tests.support.center import RunningCenter
 from tests.support.video import video_settings, video_site, wait_for
 

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from ecc.command_center.auth import TokenError, Tokens, hash_password, verify_password
+from ecc.command_center.auth import hash_password, verify_password
 from ecc.command_center.permissions import PERMISSIONS, USER_ROLES, allowed
+from ecc.tokens import TokenError, Tokens
 
 
 def test_tokens_round_trip_and_refuse_tampering() -> None:

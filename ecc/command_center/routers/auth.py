@@ -8,10 +8,11 @@ from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, Field
 
 from ecc import times
-from ecc.command_center.auth import Tokens, verify_password
+from ecc.command_center.auth import verify_password
 from ecc.command_center.deps import SettingsDep, StoreDep
 from ecc.command_center.metrics import Metrics
 from ecc.storage.models import AuditEntry
+from ecc.tokens import Tokens
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 

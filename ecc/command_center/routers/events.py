@@ -9,11 +9,11 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from ecc.command_center.auth import TokenError
 from ecc.command_center.deps import Principal, Principals
 from ecc.command_center.events import EventHub, Subscriber
 from ecc.command_center.metrics import Metrics
 from ecc.command_center.permissions import allowed
+from ecc.tokens import TokenError
 
 router = APIRouter(tags=["events"])
 

@@ -30,13 +30,13 @@ import orjson
 from ecc import times
 from ecc.bus import Bus, Topics
 from ecc.bus.alerter import Alerter, Condition
-from ecc.command_center.auth import Tokens
 from ecc.config import Camera, Settings, Site, signing_secret
 from ecc.ingest.cameras.pipeline import StreamPipeline
 from ecc.ingest.cameras.push import Push
 from ecc.media import rtc
 from ecc.storage import Store
 from ecc.storage.models import Severity
+from ecc.tokens import Tokens
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,43 @@
+"""A package imports only packages below it (DESIGN.md): config < storage < bus < sensors, media <
+ingest, command_center; `ingest` and `command_center` talk over the bus, HTTP and the store only."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ECC = Path(__file__).resolve().parents[2] / "ecc"
+BASE = {"ecc", "ecc.times", "ecc.tokens"}
+ALLOWED: dict[str, set[str]] = {
+    "config": BASE,
+    "storage": BASE | {"config"},
+    "bus": BASE | {"config", "storage"},
+    "sensors": BASE | {"config", "storage", "bus"},
+    "media": BASE | {"config", "storage", "bus"},
+    "ingest": BASE | {"config", "storage", "bus", "sensors", "media"},
+    "command_center": BASE | {"config", "storage", "bus", "sensors", "media"},
+}
+
+
+def imported(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return {n for n in names if n == "ecc" or n.startswith("ecc.")}
+
+
+@pytest.mark.parametrize("package", sorted(ALLOWED))
+def test_package_imports_only_packages_below_it(package: str) -> None:
+    wrong = []
+    for path in sorted((ECC / package).rglob("*.py")):
+        for name in imported(path):
+            top = name if name in BASE else name.split(".")[1]
+            if name not in BASE and top != package and top not in ALLOWED[package]:
+                wrong.append(f"{path.relative_to(ECC.parent)} imports {name}")
+    assert wrong == []
