@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,11 +33,16 @@ def site() -> Site:
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     for var in ("ECC_DATABASE_URL", "ECC_MQTT_URL", "ECC_DATA_DIR", "ECC_SITE", "ECC_CONFIG"):
         monkeypatch.delenv(var, raising=False)
+    # A copy of the example site, so that what a test saves beside it (the motion sidecar of
+    # the zone editor) stays in its own folder.
+    sites = tmp_path / "sites"
+    shutil.copytree(EXAMPLE_SITE.parent, sites, ignore=shutil.ignore_patterns("*.motion.toml"))
     return load_settings(
         database_url=f"sqlite:///{tmp_path}/ecc.db",
         data_dir=str(tmp_path / "var"),
         http_port=free_port(),
         secret="test-secret-not-for-production",
+        site=str(sites / EXAMPLE_SITE.name),
     )
 
 

@@ -5,9 +5,11 @@ Who may do what on the bus, under the topic prefix:
 - each station (user name = station id) publishes its own `stations/<id>/readings` and
   `stations/<id>/status` (its last will too), and reads nothing;
 - `ecc-ingest` (sensor and camera ingest workers, their notifiers) reads readings, station
-  status and alerts, and publishes alerts and `cameras/+/status`;
+  status and alerts, and publishes alerts and `cameras/+/status`; the camera workers also read
+  the motion settings the center publishes and publish `events/motion`;
 - `ecc-center` (every center node) reads everything under the prefix, and publishes alerts
-  (acknowledge, resolve), `events/#` and `vehicles/+/position`.
+  (acknowledge, resolve), `events/#`, `vehicles/+/position` and `vehicles/+/telemetry`, and
+  cameras' motion settings (`cameras/+/motion/config`) when an admin saves them.
 
 Nobody else may publish alerts, a station cannot speak for another station, and anonymous
 clients are refused. Passwords are random (128 bits), so Mosquitto's own PBKDF2-SHA512 password
@@ -68,12 +70,18 @@ def acl_text(site: Site, topics: Topics) -> str:
         f"topic read {topics.station_status()}",
         f"topic readwrite {topics.alerts}",
         f"topic write {topics.camera_status()}",
+        f"topic read {topics.camera_motion_config()}",
+        f"topic read {topics.camera_demand()}",
+        f"topic write {topics.events('motion')}",
         "",
         f"user {CENTER_USER}",
         f"topic read {p}/#",
         f"topic write {topics.alerts}",
         f"topic write {topics.events('#')}",
+        f"topic write {topics.camera_motion_config()}",
+        f"topic write {topics.camera_demand()}",
         f"topic write {topics.vehicle_position()}",
+        f"topic write {topics.vehicle_telemetry()}",
     ]
     for station in site.stations:
         lines += [

@@ -27,8 +27,17 @@ class Topics:
         the camera worker pushes a stream over WHIP while its count is above zero."""
         return f"{self.prefix}/cameras/{camera_id}/demand"
 
+    def camera_motion_config(self, camera_id: str = "+") -> str:
+        """A camera's motion settings (`{"camera_id", "motion": {...} | null}`), published by the
+        center when an admin saves them, so that the camera worker applies them at once."""
+        return f"{self.prefix}/cameras/{camera_id}/motion/config"
+
     def vehicle_position(self, vehicle_id: str = "+") -> str:
         return f"{self.prefix}/vehicles/{vehicle_id}/position"
+
+    def vehicle_telemetry(self, vehicle_id: str = "+") -> str:
+        """A vehicle's link quality (RTT, loss, bitrate) as it reports it; every node relays it."""
+        return f"{self.prefix}/vehicles/{vehicle_id}/telemetry"
 
     def events(self, kind: str = "+") -> str:
         """Other events every center node relays to its WebSocket clients (incident, ...)."""
@@ -48,8 +57,9 @@ class Topics:
             return None
         return topic[len(head) : -len("/status")] or None
 
-    def vehicle_of(self, topic: str) -> str | None:
-        head = f"{self.prefix}/vehicles/"
-        if not topic.startswith(head) or not topic.endswith("/position"):
+    def vehicle_of(self, topic: str, kind: str = "position") -> str | None:
+        """The vehicle id of a `position` (or `telemetry`) topic, or None if it is not one."""
+        head, tail = f"{self.prefix}/vehicles/", f"/{kind}"
+        if not topic.startswith(head) or not topic.endswith(tail):
             return None
-        return topic[len(head) : -len("/position")] or None
+        return topic[len(head) : -len(tail)] or None

@@ -7,11 +7,11 @@ import sys
 from collections.abc import Sequence
 
 from ecc import __version__
-from ecc.cli import ingest, mqtt_config, run, serve, simulate, user
+from ecc.cli import export, ingest, mqtt_config, run, serve, simulate, user, vehicle
 from ecc.config import ConfigError
 
 # Each module adds its subcommands; later parts of ECC add theirs here.
-COMMANDS = [run, serve, ingest, simulate, user, mqtt_config]
+COMMANDS = [run, serve, ingest, simulate, user, mqtt_config, vehicle, export]
 
 
 def parser() -> argparse.ArgumentParser:

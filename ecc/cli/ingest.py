@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from ecc.cli.boot import load_config, supervise
+from ecc.cli.boot import Part, load_config, supervise
 from ecc.config import ConfigError
 from ecc.ingest.cameras import CameraWorker, mqtt_bus
+from ecc.ingest.incidents import incident_parts
 from ecc.ingest.notify import notifier_parts
 from ecc.ingest.sensors import SensorIngest, broker_address, default_client_id
 from ecc.storage import open_store
@@ -41,8 +42,10 @@ def sensors_command(args: argparse.Namespace) -> int:
     client_id = args.client_id or default_client_id()
     store = open_store(settings.database_url)
     try:
-        parts = [SensorIngest(settings, site, store, client_id)]
-        asyncio.run(supervise([*parts, *notifier_parts(settings, store, client_id)]))
+        parts: list[Part] = [SensorIngest(settings, site, store, client_id)]
+        parts.extend(notifier_parts(settings, store, client_id))
+        parts.extend(incident_parts(settings, site, store, client_id))
+        asyncio.run(supervise(parts))
     finally:
         store.close()
     return 0

@@ -14,6 +14,7 @@ from ecc.cli.boot import CenterServer, Part, ensure_admin, load_config, log, sup
 from ecc.command_center.app import Parts, create_app
 from ecc.config import ConfigError, Settings, Site
 from ecc.ingest.cameras import CameraWorker, mqtt_bus
+from ecc.ingest.incidents import incident_parts
 from ecc.ingest.notify import notifier_parts
 from ecc.ingest.sensors import SensorIngest, default_client_id
 from ecc.sensors.simulate import SimOptions, StationSimulator
@@ -34,6 +35,7 @@ def parts(settings: Settings, site: Site, store: Store, simulate: bool) -> list[
     client_id = default_client_id("run")
     found.append(SensorIngest(settings, site, store, client_id))
     found.extend(notifier_parts(settings, store, client_id))
+    found.extend(incident_parts(settings, site, store, client_id))
     if simulate:
         # Model time at 60x: the site's first storm lifts the rivers past warning within a few
         # minutes of the start, which is what someone trying ECC wants to see.

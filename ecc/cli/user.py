@@ -8,11 +8,14 @@ import re
 import sys
 import time
 
+from ecc import times
 from ecc.cli.boot import load_config
 from ecc.command_center.auth import hash_password
 from ecc.command_center.permissions import USER_ROLES
+from ecc.config import signing_secret
 from ecc.storage import Conflict, NotFound, open_store
 from ecc.storage.models import User
+from ecc.tokens import Tokens
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -32,6 +35,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     pw.set_defaults(func=set_password)
     ls = users.add_parser("list", help="list users")
     ls.set_defaults(func=list_users)
+    tk = users.add_parser(
+        "token", help="print a token for a device of the user (a vehicle agent, `ecc vehicle`)"
+    )
+    tk.add_argument("name")
+    tk.add_argument("--days", type=float, default=30, help="how long it is valid (default 30)")
+    tk.set_defaults(func=issue_token)
 
 
 def _password(from_stdin: bool) -> str:
@@ -92,4 +101,26 @@ def list_users(args: argparse.Namespace) -> int:
             print(f"{u.username}\t{u.role}\t{state}")
     finally:
         store.close()
+    return 0
+
+
+def issue_token(args: argparse.Namespace) -> int:
+    """A longer-lived token than a login's, for a device that runs unattended. It is still the
+    user's: disabling the user (or changing the role) takes effect at once."""
+    if not 0 < args.days <= 366:
+        print("ecc: --days must be more than 0 and at most 366", file=sys.stderr)
+        return 2
+    settings, _ = load_config()
+    store = open_store(settings.database_url)
+    try:
+        user = store.users.get(args.name)
+    finally:
+        store.close()
+    if user is None or user.disabled:
+        print(f"ecc: no active user {args.name}", file=sys.stderr)
+        return 1
+    tokens = Tokens(signing_secret(settings), settings.auth.token_ttl_s)
+    token, claims = tokens.issue(user.username, user.role, ttl_s=args.days * 86400)
+    print(token)
+    print(f"valid until {times.iso(claims.exp)}", file=sys.stderr)
     return 0

@@ -6,6 +6,7 @@ connects to the bus and wires the event hub; all of it lives on `app.state`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,29 +17,41 @@ from fastapi.responses import JSONResponse
 
 from ecc import __version__
 from ecc.bus import BrokerAddress, Bus, LocalBus, MqttClient, Topics
+from ecc.bus.alerter import Alerter
 from ecc.command_center import pages
 from ecc.command_center.audit import AuditMiddleware
 from ecc.command_center.bridge import Bridge
 from ecc.command_center.deps import Principals
 from ecc.command_center.events import EventHub
+from ecc.command_center.exports import ExportJobs
+from ecc.command_center.fleet import Fleet
 from ecc.command_center.live import LiveState
 from ecc.command_center.mediahub import MediaHub
 from ecc.command_center.metrics import Metrics
+from ecc.command_center.playback import MediaTokens, PlaybackCollector, PlaybackCounts
+from ecc.command_center.recording import tap, vehicle_recordings
 from ecc.command_center.routers import (
     alerts,
     audit,
     auth,
     dead_letters,
     events,
+    exports,
+    incidents,
+    layouts,
     live,
     motion,
+    recordings,
     site,
     stations,
     system,
+    talkback,
     users,
+    vehicles,
     video,
 )
 from ecc.config import Settings, Site, signing_secret
+from ecc.incidents import Desk
 from ecc.sensors.validation import Limits
 from ecc.storage import Conflict, InvalidTransition, NotFound, Store, open_store
 from ecc.tokens import Tokens
@@ -71,12 +84,22 @@ def create_app(parts: Parts) -> FastAPI:
             bus, app.state.topics, app.state.hub, parts.site, app.state.live, metrics, limits
         )
         bridge.attach(settings.events.reading_interval_s)
+        motion.follow_motion_settings(app, bus)
+        app.state.fleet.attach(bus)
         await bus.start(timeout=None)
         await app.state.media.start(bus)
+        await app.state.fleet.start(store)
+        await app.state.exports.start()
+        recording = asyncio.create_task(app.state.recordings.run(), name="vehicle-recordings")
         try:
             yield
         finally:
+            await app.state.exports.stop()
+            await app.state.fleet.stop()
             await app.state.media.stop()
+            # After the publishers are gone: each recorder ends its segment, indexed.
+            recording.cancel()
+            await asyncio.gather(recording, return_exceptions=True)
             await bus.stop()
             if owns_store:
                 store.close()
@@ -95,7 +118,31 @@ def create_app(parts: Parts) -> FastAPI:
     app.state.media = MediaHub(settings.video, parts.site, app.state.topics, metrics)
     app.state.live = LiveState()
     app.state.hub = EventHub(settings.events.client_queue, metrics)
+    app.state.fleet = Fleet(
+        parts.site, settings.vehicles, app.state.topics, app.state.hub, app.state.media
+    )
+    # Publishes through whichever bus the lifespan sets up (a LocalBus until then).
+    app.state.desk = Desk(
+        settings.incidents,
+        parts.site,
+        store,
+        app.state.topics,
+        lambda topic, payload: app.state.bus.publish(topic, payload, qos=1),
+    )
+    app.state.exports = ExportJobs(app.state.desk, settings, parts.site)
     app.state.tokens = Tokens(signing_secret(settings), settings.auth.token_ttl_s)
+    app.state.media_tokens = MediaTokens(
+        signing_secret(settings), settings.recording.playback_token_ttl_s
+    )
+    app.state.playback = PlaybackCounts()
+    recording_alerts = Alerter(
+        store,
+        lambda topic, payload: app.state.bus.publish(topic, payload, qos=1),
+        app.state.topics.alerts,
+    )
+    app.state.recordings = vehicle_recordings(settings, parts.site, store, recording_alerts)
+    app.state.media.on_publish.append(tap(app.state.recordings))
+    metrics.registry.register(PlaybackCollector(store, app.state.playback, app.state.recordings))
     app.state.principals = Principals(app.state.tokens, store)
     # Before the lifespan, so a request that races start-up still sees a bus.
     app.state.bus = LocalBus()
@@ -105,6 +152,7 @@ def create_app(parts: Parts) -> FastAPI:
         system.router,
         auth.router,
         users.router,
+        layouts.router,
         site.router,
         stations.router,
         alerts.router,
@@ -114,6 +162,11 @@ def create_app(parts: Parts) -> FastAPI:
         video.router,
         live.router,
         motion.router,
+        recordings.router,
+        incidents.router,
+        exports.router,
+        vehicles.router,
+        talkback.router,
     ):
         app.include_router(router)
     pages.mount(app)

@@ -15,8 +15,15 @@ PAGES = {
     "/login": "login.html",
     "/stations": "stations.html",
     "/alerts": "alerts.html",
+    "/incidents": "incidents.html",
+    "/review": "review.html",
     "/cameras": "cameras.html",
     "/live": "live.html",
+    "/playback": "playback.html",
+    "/vehicles": "vehicles.html",
+    "/vehicle": "vehicle.html",
+    "/admin/zones": "zones.html",
+    "/wall": "wall.html",
 }
 
 

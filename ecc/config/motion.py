@@ -129,6 +129,11 @@ class CameraMotion(_Strict):
     adapt_s: float = Field(
         10.0, ge=1, le=600, description="time the background takes to follow slow changes of light"
     )
+    people: bool = Field(
+        True,
+        description="look for a person in each event's moving region (OpenCV's HOG people "
+        "detector, a few milliseconds a second while an event lasts) and say so on the event",
+    )
     max_events_per_hour: int = Field(
         60,
         ge=1,

@@ -10,20 +10,30 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from ecc.config.errors import ConfigError, describe
 from ecc.config.notify import Webhook
-from ecc.config.site import EXAMPLE_SITE, read_toml
+from ecc.config.site import EXAMPLE_SITE, Severity, read_toml
 
 DEFAULT_TOML = Path(__file__).parent / "default.toml"
 ENV_PREFIX = "ECC_"
 # Variables that carry the prefix but are not settings.
 ENV_NOT_SETTINGS = ("ECC_CONFIG",)
 ENV_NOT_SETTINGS_PREFIXES = ("ECC_TEST_",)
+
+
+def _shared_video() -> Path:
+    """The real clips of ../shared/data/video beside the checkout, wherever it was cloned."""
+    here = Path(__file__).resolve()
+    for folder in here.parents:
+        candidate = folder / "shared" / "data" / "video"
+        if candidate.is_dir():
+            return candidate
+    return here.parents[3] / "shared" / "data" / "video"
 
 
 class Section(BaseModel):
@@ -122,12 +132,115 @@ class VideoSettings(Section):
     status_interval_s: float = Field(
         5.0, ge=0.2, le=600, description="how often camera health is published"
     )
+    encoder_keyframe_s: float = Field(
+        4.0,
+        ge=0.5,
+        le=600,
+        description="a publisher that encodes (a vehicle) is asked for a keyframe when its last "
+        "is older than this: browsers send one only when asked, and a new viewer or the "
+        "recorder starts at a keyframe",
+    )
     transcode_bitrate: int = Field(
         2_000_000, ge=100_000, le=50_000_000, description="H.264 bitrate of transcoded sources"
     )
     demo_dir: Path = Field(
-        Path(__file__).resolve().parents[3] / "shared" / "data" / "video",
+        default_factory=_shared_video,
         description="folder of the clips that cameras' `demo` names (`ecc run`)",
+    )
+
+
+class RecordingSettings(Section):
+    """Recording (camera workers for cameras, the center for vehicles), retention, playback."""
+
+    segment_s: float = Field(
+        10.0, ge=1, le=120, description="length of a segment file; cut at the first keyframe after"
+    )
+    queue_fragments: int = Field(
+        16, ge=2, le=600, description="GOPs per source waiting for the disk before new ones drop"
+    )
+    idle_close_s: float = Field(
+        3.0, gt=0, le=600, description="a source silent this long has its segment closed"
+    )
+    disk_cap_bytes: int | None = Field(
+        None, ge=0, description="all recordings together stay under this; none: no cap"
+    )
+    min_free_bytes: int = Field(
+        2 * 1024**3, ge=0, description="free space kept on the recordings' disk (oldest go)"
+    )
+    retention_interval_s: float = Field(
+        60.0, ge=1, le=86400, description="how often retention runs (and at once on a full disk)"
+    )
+    writers: int = Field(
+        4, ge=1, le=64, description="threads writing segment files, shared by a process's sources"
+    )
+    playback_token_ttl_s: float = Field(
+        3 * 3600,
+        ge=60,
+        le=86400,
+        description="lifetime of the signed URLs of a playlist's segments and of clip links",
+    )
+    max_playlist_s: float = Field(
+        86400, ge=60, le=7 * 86400, description="longest span one playlist covers"
+    )
+    max_clip_s: float = Field(
+        4 * 3600, ge=1, le=86400, description="longest span one clip.mp4 export covers"
+    )
+
+
+class VehicleSettings(Section):
+    """Field vehicles: positions and status on the center."""
+
+    offline_after_s: float = Field(
+        30.0,
+        ge=2,
+        le=3600,
+        description="a vehicle not heard (position, telemetry) this long "
+        "and not streaming is offline",
+    )
+    max_batch: int = Field(1000, ge=1, le=100_000, description="positions in one upload, at most")
+
+
+class IncidentSettings(Section):
+    """Incidents: when alerts open or join one, what recordings it keeps, how it is exported."""
+
+    auto_open_severity: Severity | Literal["never"] = Field(
+        "warning",
+        description="an alert at or above this severity opens an incident, or joins one that is "
+        "near and recent; never: incidents are opened only by hand",
+    )
+    join_distance_m: float = Field(
+        3000, ge=0, le=100_000, description="an alert this close to an incident's area joins it"
+    )
+    join_window_s: float = Field(
+        6 * 3600,
+        ge=0,
+        le=30 * 86400,
+        description="an alert joins an incident whose linked alerts are still open or changed "
+        "at most this long before it",
+    )
+    area_radius_m: float = Field(
+        1000, gt=0, le=100_000, description="radius of the area of an incident opened by an alert"
+    )
+    ignore_kinds: list[str] = Field(
+        default_factory=lambda: ["offline", "camera_offline", "motion_rate"],
+        description="alert kinds that neither open nor join incidents (equipment health)",
+    )
+    pre_roll_s: float = Field(
+        300, ge=0, le=86400, description="recordings kept and reviewed before the incident opens"
+    )
+    post_roll_s: float = Field(
+        300, ge=0, le=86400, description="recordings kept and reviewed after the incident closes"
+    )
+    keep_recordings_days: float = Field(
+        365,
+        gt=0,
+        le=36500,
+        description="recordings of a closed incident's sources are kept this long after it "
+        "closes (while it is open, they are all kept)",
+    )
+    exports_at_once: int = Field(2, ge=1, le=32, description="exports built at once per center")
+    export_keep_s: float = Field(
+        3600, ge=60, le=30 * 86400, description="a finished export file is kept this long"
     )
 
 
@@ -165,6 +278,9 @@ class Settings(BaseSettings):
     ingest: IngestSettings = IngestSettings()
     events: EventSettings = EventSettings()
     video: VideoSettings = VideoSettings()
+    recording: RecordingSettings = RecordingSettings()
+    vehicles: VehicleSettings = VehicleSettings()
+    incidents: IncidentSettings = IncidentSettings()
     notify: NotifySettings = NotifySettings()
 
     @field_validator("database_url")

@@ -23,6 +23,7 @@ from pydantic import (
 
 from ecc.config.errors import ConfigError, describe
 from ecc.config.motion import CameraMotion
+from ecc.config.sidecar import with_sidecar
 
 EXAMPLE_SITE = Path(__file__).parent / "sites" / "beilun.toml"
 
@@ -143,6 +144,20 @@ class Vehicle(Strict):
     plate: str | None = None
     home_lat: Latitude | None = Field(None, description="depot position")
     home_lon: Longitude | None = None
+    record: bool = Field(True, description="record the vehicle's video at the center")
+    retention_days: float = Field(30, gt=0, le=3650, description="days of recordings to keep")
+
+
+class CameraGroup(Strict):
+    """A named set of cameras the wall shows together, and cycles through on a timer."""
+
+    id: Id
+    name: str = Field(min_length=1, description="display name (Chinese)")
+    name_en: str | None = Field(None, description="display name in English")
+    cameras: list[Id] = Field(min_length=1, max_length=16, description="ids of the cameras")
+    dwell_s: float | None = Field(
+        None, ge=5, le=3600, description="seconds on the wall when cycling; none: the user's"
+    )
 
 
 class MapSettings(Strict):
@@ -168,6 +183,14 @@ class Site(Strict):
     stations: list[Station] = Field(default_factory=list)
     cameras: list[Camera] = Field(default_factory=list)
     vehicles: list[Vehicle] = Field(default_factory=list)
+    groups: list[CameraGroup] = Field(default_factory=list, description="camera groups")
+    linked_camera_radius_m: float = Field(
+        5000,
+        ge=0,
+        le=100_000,
+        description="a station with no linked cameras brings the nearest cameras within this "
+        "distance onto the wall when it alerts",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -179,6 +202,7 @@ class Site(Strict):
             ("stations", self.stations),
             ("cameras", self.cameras),
             ("vehicles", self.vehicles),
+            ("groups", self.groups),
         ):
             seen: set[str] = set()
             for item in items:
@@ -196,6 +220,10 @@ class Site(Strict):
                         f'stations (id "{st.id}").thresholds.{metric}: '
                         f"the station does not report {metric}"
                     )
+        for group in self.groups:
+            for cam in group.cameras:
+                if cam not in cameras:
+                    raise ValueError(f'groups (id "{group.id}").cameras: no camera has id {cam!r}')
         return self
 
     def station(self, station_id: str) -> Station | None:
@@ -223,8 +251,9 @@ def read_toml(path: Path) -> dict[str, Any]:
 
 
 def load_site(path: Path) -> Site:
-    """Read and check a site file; ConfigError names the file, the key and the problem."""
-    data = read_toml(path)
+    """Read and check a site file, with the motion settings saved from the dashboard beside it
+    (ecc.config.sidecar); ConfigError names the file, the key and the problem."""
+    data = with_sidecar(path, read_toml(path))
     try:
         site = Site.model_validate(data)
     except ValidationError as exc:

@@ -19,6 +19,13 @@ from ecc.media.frames import VIDEO_CLOCK, AccessUnit
 from ecc.media.h264 import is_keyframe, split_annexb
 
 TIME_BASE = fractions.Fraction(1, VIDEO_CLOCK)
+_created = [0]
+
+
+def encoders_created() -> int:
+    """H.264 encoders made in this process (a center makes none: playback, clips and the hub
+    pass encoded video through)."""
+    return _created[0]
 
 
 class H264Encoder:
@@ -28,6 +35,7 @@ class H264Encoder:
         self.fps = fps
         self.bitrate = bitrate
         self._codec = av.CodecContext.create("libx264", "w")
+        _created[0] += 1
         c = self._codec
         c.width = width
         c.height = height

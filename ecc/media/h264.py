@@ -10,6 +10,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable, Sequence
 from enum import IntEnum
+from typing import NamedTuple
 
 START_CODE = b"\x00\x00\x00\x01"
 # RTP payload size: leaves room for IP/UDP, RTP, SRTP and a header extension under a 1280-byte
@@ -256,3 +257,101 @@ def depacketize(payloads: Iterable[bytes]) -> list[bytes]:
         else:
             units.append(bytes(p))
     return units
+
+
+class SequenceParameters(NamedTuple):
+    """What a container needs from an SPS (H.264 7.3.2.1.1): picture size and the avcC fields."""
+
+    profile_idc: int
+    constraints: int
+    level_idc: int
+    chroma_format_idc: int
+    bit_depth_luma: int
+    bit_depth_chroma: int
+    width: int
+    height: int
+
+
+# Profiles whose SPS carries chroma format, bit depths and scaling matrices.
+_HIGH_PROFILES = frozenset({100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135})
+
+
+class _Bits:
+    """Exp-Golomb reader over an RBSP (emulation prevention bytes removed)."""
+
+    def __init__(self, nal: bytes) -> None:
+        self.data = nal.replace(b"\x00\x00\x03", b"\x00\x00")
+        self.pos = 0
+
+    def u(self, n: int) -> int:
+        value = 0
+        for _ in range(n):
+            byte = self.pos >> 3
+            if byte >= len(self.data):
+                raise ValueError("SPS ends early")
+            value = (value << 1) | ((self.data[byte] >> (7 - (self.pos & 7))) & 1)
+            self.pos += 1
+        return value
+
+    def ue(self) -> int:
+        zeros = 0
+        while self.u(1) == 0:
+            zeros += 1
+            if zeros > 31:
+                raise ValueError("SPS has a malformed Exp-Golomb code")
+        return (1 << zeros) - 1 + self.u(zeros)
+
+    def se(self) -> int:
+        k = self.ue()
+        return (k + 1) // 2 if k & 1 else -(k // 2)
+
+
+def sequence_parameters(sps: bytes) -> SequenceParameters:
+    """Parse an SPS NAL unit (with its header byte); ValueError if it is not one."""
+    if len(sps) < 4 or nal_type(sps) != Nal.SPS:
+        raise ValueError("not an SPS NAL unit")
+    b = _Bits(sps[1:])
+    profile, constraints, level = b.u(8), b.u(8), b.u(8)
+    b.ue()  # seq_parameter_set_id
+    chroma, depth_luma, depth_chroma, separate = 1, 8, 8, 0
+    if profile in _HIGH_PROFILES:
+        chroma = b.ue()
+        if chroma == 3:
+            separate = b.u(1)
+        depth_luma, depth_chroma = b.ue() + 8, b.ue() + 8
+        b.u(1)  # qpprime_y_zero_transform_bypass_flag
+        if b.u(1):  # seq_scaling_matrix_present_flag
+            for i in range(8 if chroma != 3 else 12):
+                if b.u(1):
+                    last = following = 8
+                    for _ in range(16 if i < 6 else 64):
+                        if following:
+                            following = (last + b.se() + 256) % 256
+                        last = following or last
+    b.ue()  # log2_max_frame_num_minus4
+    poc_type = b.ue()
+    if poc_type == 0:
+        b.ue()
+    elif poc_type == 1:
+        b.u(1)
+        b.se()
+        b.se()
+        for _ in range(b.ue()):
+            b.se()
+    b.ue()  # max_num_ref_frames
+    b.u(1)  # gaps_in_frame_num_value_allowed_flag
+    width_mbs, height_units = b.ue() + 1, b.ue() + 1
+    frame_mbs_only = b.u(1)
+    if not frame_mbs_only:
+        b.u(1)  # mb_adaptive_frame_field_flag
+    b.u(1)  # direct_8x8_inference_flag
+    crop = (b.ue(), b.ue(), b.ue(), b.ue()) if b.u(1) else (0, 0, 0, 0)
+    # Crop units (7.4.2.1.1): in chroma samples, and in field pairs for interlaced coding.
+    array_type = 0 if separate else chroma
+    unit_x = 1 if array_type == 0 else (2 if chroma in (1, 2) else 1)
+    unit_y = (2 - frame_mbs_only) * (1 if array_type == 0 else (2 if chroma == 1 else 1))
+    width = width_mbs * 16 - unit_x * (crop[0] + crop[1])
+    height = (2 - frame_mbs_only) * height_units * 16 - unit_y * (crop[2] + crop[3])
+    return SequenceParameters(
+        profile, constraints, level, chroma, depth_luma, depth_chroma, width, height
+    )

@@ -24,6 +24,9 @@ How a frame is judged:
    ghost a leaver leaves in the background) is taken into the background at once.
 6. What is left, per zone: movement when its area reaches the zone's `min_area`; its score is the
    moving fraction of the zone.
+7. Where `people` is on, the moving region of an event is searched for a person (ecc.media.people)
+   when the event starts and then once a second while it lasts, at most `MAX_LOOKS` times; an
+   event where `PERSON_LOOKS` looks find one says so (`label = "person"`) from then on.
 
 Blocking (OpenCV): run it in a worker thread, never on the event loop.
 """
@@ -40,6 +43,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ecc.config.motion import CameraMotion, MotionZone
+from ecc.media.people import PersonClassifier
 from ecc.media.zones import ZoneLayout, ZoneMask
 
 Image = npt.NDArray[np.uint8]
@@ -59,7 +63,13 @@ MAX_GAIN = 4.0
 HOLD_S = 1.0
 # ... and is taken into the background once none of it has changed for this long.
 STILL_S = 5.0
+# Looks for a person in an event's moving region: one at its start, then one a second; two
+# that find one make it a person (one alone is too easily fooled, see ecc.media.people).
+LOOK_EVERY_S = 1.0
+MAX_LOOKS = 6
+PERSON_LOOKS = 2
 _KERNEL = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
+Label = Literal["person"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,11 +96,14 @@ class DetectedMotion:
     """Where it moved, at the peak."""
     thumbnail: bytes | None
     """JPEG of the peak frame with the box drawn."""
+    label: Label | None = None
+    """What moved, where the detector could tell (a person); None: not known."""
 
 
 @dataclass(frozen=True, slots=True)
 class MotionChange:
-    kind: Literal["start", "end"]
+    kind: Literal["start", "update", "end"]
+    """`update`: an event going on has learnt what moves in it (its label)."""
     motion: DetectedMotion
     zone: MotionZone
 
@@ -107,6 +120,10 @@ class _Track:
     frame: Frame
     started: DetectedMotion | None = None
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    looks: int = 0
+    looked_at: float = -np.inf
+    found: int = 0
+    label: Label | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +153,7 @@ class MotionDetector:
         self.last: FrameResult | None = None
         self.analysed = 0
         self.global_changes = 0
+        self.people = PersonClassifier() if config.people else None
 
     def due(self, ts: float) -> bool:
         """Whether a frame at `ts` would be analysed: lets the caller skip converting the rest."""
@@ -337,8 +355,12 @@ class MotionDetector:
                     if score > track.peak:
                         track.peak, track.box, track.frame = score, boxes[zone_id], frame
                 if track.started is None and ts - track.first >= self._min_duration(zm):
+                    self._look(track, frame, boxes[zone_id])
                     track.started = self._motion(track, zm, end=None)
                     changes.append(MotionChange("start", track.started, zm.zone))
+                elif track.started is not None and self._look(track, frame, boxes[zone_id]):
+                    motion = replace(track.started, label=track.label, thumbnail=None)
+                    changes.append(MotionChange("update", motion, zm.zone))
             elif track is not None:
                 quiet = ts - track.last
                 if track.started is None and quiet > 2.5 * self.period:
@@ -348,6 +370,23 @@ class MotionDetector:
                     del self._tracks[zone_id]
                     changes.append(self._ended(track))
         return changes
+
+    def _look(self, track: _Track, frame: Frame, box: Box) -> bool:
+        """Search the moving region for a person when it is time to; whether one was found
+        now for the first time."""
+        if self.people is None or track.label is not None or track.looks >= MAX_LOOKS:
+            return False
+        if frame.ts - track.looked_at < LOOK_EVERY_S:
+            return False
+        track.looks += 1
+        track.looked_at = frame.ts
+        image = frame.still() if frame.still is not None else frame.image
+        if self.people.look(image, box).person:
+            track.found += 1
+            if track.found >= PERSON_LOOKS:
+                track.label = "person"
+                return True
+        return False
 
     @staticmethod
     def _min_duration(zm: ZoneMask) -> float:
@@ -363,6 +402,7 @@ class MotionDetector:
             peak_score=round(track.peak, 4),
             box=tuple(round(v, 4) for v in track.box),  # type: ignore[arg-type]
             thumbnail=thumbnail(track.frame, track.box),
+            label=track.label,
         )
 
     def _ended(self, track: _Track) -> MotionChange:

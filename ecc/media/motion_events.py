@@ -45,4 +45,5 @@ def motion_to_wire(event: MotionEvent) -> dict[str, Any]:
         "thumbnail": (None if event.thumbnail is None else f"/api/motion/{event.id}/thumbnail.jpg"),
         "alert_id": event.alert_id,
         "announced": event.announced,
+        "label": event.label,
     }

@@ -3,7 +3,15 @@
 A thread decodes the camera's sub stream (its main stream when it has none) and runs the
 detector; what the detector reports crosses to the event loop through a bounded queue, and is
 stored, published on `events/motion` and turned into intrusion alerts from worker threads, so
-the loop never blocks. It is a Part: `ecc run` and `ecc ingest cameras` supervise it.
+the loop never blocks. It is a Part.
+
+Where the frames come from: in `ecc run` and `ecc ingest cameras` from a `UnitFeed`, the access
+units of the stream that the camera worker already pulls (ecc.ingest.cameras.analysis), so a
+camera is connected to once; given `SourceOptions` (or nothing) the worker opens the source
+itself, as the tests and the benchmark do.
+
+`reconfigure` applies new settings (zones drawn on the dashboard) from the next frame: the
+events going on end, and the detector starts again with the new zones.
 
 Rate limit: a camera that starts more than `max_events_per_hour` events in the last hour (rain on
 the lens, a flag in the wind) keeps storing them, but they no longer reach dashboards or raise
@@ -34,7 +42,7 @@ from ecc.config import Camera
 from ecc.config.motion import CameraMotion, MotionZone
 from ecc.media.motion import MotionChange, MotionDetector
 from ecc.media.motion_events import motion_to_wire, thumbnail_name, thumbnail_path
-from ecc.media.sampler import FrameSampler, SourceOptions
+from ecc.media.sampler import FrameSampler, SourceOptions, UnitFeed
 from ecc.storage import Store
 from ecc.storage.models import MotionEvent
 
@@ -125,7 +133,10 @@ class RateLimit:
 
 class MotionWorker:
     def __init__(
-        self, camera: Camera, context: MotionContext, source: SourceOptions | None = None
+        self,
+        camera: Camera,
+        context: MotionContext,
+        source: SourceOptions | UnitFeed | None = None,
     ) -> None:
         if camera.motion is None or not camera.motion.enabled:
             raise ValueError(f"camera {camera.id!r} has no motion detection enabled")
@@ -134,12 +145,14 @@ class MotionWorker:
         self.context = context
         self.source = source or source_of(camera)
         self.name = f"motion:{camera.id}"
+        self._pending: CameraMotion | None = None
+        self._pending_lock = threading.Lock()
         self._tz = ZoneInfo(context.timezone)
         self._alerter = Alerter(context.store, context.publish, context.topics.alerts)
         self._rate = RateLimit(self.config.max_events_per_hour)
         self._events: dict[str, MotionEvent] = {}
         self._pruned_at = 0.0
-        self.detector: MotionDetector | None = None
+        self.detector = MotionDetector(self.config)
         self.sampler: FrameSampler | None = None
 
     async def run(self) -> None:
@@ -167,7 +180,16 @@ class MotionWorker:
                 await asyncio.to_thread(self._handle, item)
         finally:
             stop.set()
+            if isinstance(self.source, UnitFeed):
+                self.source.wake()
             await asyncio.to_thread(thread.join)
+
+    def reconfigure(self, motion: CameraMotion) -> None:
+        """New settings, applied from the next analysed frame (thread-safe)."""
+        if not motion.enabled:
+            raise ValueError(f"{self.name}: disabled settings stop the worker, not reconfigure it")
+        with self._pending_lock:
+            self._pending = motion
 
     # --- the analysis thread ---------------------------------------------------------------
 
@@ -195,35 +217,71 @@ class MotionWorker:
         hand_over(_Done())
 
     def _decode_and_detect(self, stop: threading.Event, hand_over: Callable[[_Item], bool]) -> None:
-        detector = self.detector = MotionDetector(self.config)
-        sampler = self.sampler = FrameSampler(self.source, stop)
+        self.detector = MotionDetector(self.config)
+        source = self.source
+        sampler = self.sampler = (
+            None if isinstance(source, UnitFeed) else FrameSampler(source, stop)
+        )
         delay = 1.0
         last_ts = times.now()
         while not stop.is_set():
             try:
-                for frame in sampler.frames(detector.due):
+                frames = (
+                    source.frames(self._due, stop)
+                    if isinstance(source, UnitFeed)
+                    else sampler.frames(self._due)  # type: ignore[union-attr]
+                )
+                for frame in frames:
                     last_ts = frame.ts
-                    for change in detector.feed(frame):
+                    for change in self._reload(frame.ts) + self.detector.feed(frame):
                         if not hand_over(change):
                             return
                 delay = 1.0
             except av.error.FFmpegError as exc:
                 # A camera that fails is retried with backoff and jitter, never given up on.
                 log.warning("%s: %s; retrying in %.0f s", self.name, exc, delay)
-            for change in detector.flush(last_ts):
+            for change in self.detector.flush(last_ts):
                 if not hand_over(change):
                     return
-            if self.source.is_file and not self.source.loop:
+            if isinstance(source, UnitFeed) or sampler is None:
+                # The stream went quiet (its pipeline reconnects): wait for it to come back.
+                continue
+            if source.is_file and not source.loop:
                 return
-            if not self.source.is_file or sampler.stats.sampled == 0:
+            if not source.is_file or sampler.stats.sampled == 0:
                 stop.wait(delay * random.uniform(0.8, 1.2))
                 delay = min(delay * 2, 30.0)
+
+    def _due(self, ts: float) -> bool:
+        return self.detector.due(ts)
+
+    def _reload(self, ts: float) -> list[MotionChange]:
+        """Switch to settings given to `reconfigure`, ending the events of the old ones."""
+        with self._pending_lock:
+            motion, self._pending = self._pending, None
+        if motion is None:
+            return []
+        ended = self.detector.flush(ts)
+        self.config = motion
+        self.camera = self.camera.model_copy(update={"motion": motion})
+        self._rate.per_hour = motion.max_events_per_hour
+        self.detector = MotionDetector(motion)
+        log.info(
+            "%s: new settings: %d zones, %d masks",
+            self.name,
+            len(motion.zones),
+            len(motion.masks),
+        )
+        return ended
 
     # --- store, announce, alert (worker threads) --------------------------------------------
 
     def _handle(self, change: MotionChange) -> None:
         m, zone = change.motion, change.zone
-        previous = self._events.pop(m.id, None)
+        if change.kind == "update":
+            previous = self._events.get(m.id)
+        else:
+            previous = self._events.pop(m.id, None)
         if change.kind == "start":
             announced = self._rate.admit(m.start)
             if not announced and self._rate.count(m.start) == self.config.max_events_per_hour + 1:
@@ -245,11 +303,12 @@ class MotionWorker:
             thumbnail=thumbnail or (previous.thumbnail if previous else None),
             alert_id=previous.alert_id if previous else None,
             announced=announced,
+            label=m.label,
         )
-        if announced and zone.intrusion is not None:
+        if announced and zone.intrusion is not None and change.kind != "update":
             event = replace(event, alert_id=self._intrusion(change, zone) or event.alert_id)
         self.context.store.motion_events.put(event)
-        if change.kind == "start":
+        if change.kind != "end":
             self._events[m.id] = event
         if announced:
             self.context.publish(

@@ -7,6 +7,8 @@ keyframe, timed on the 90 kHz RTP clock:
 - rtsp:// over TCP (interleaved): UDP from a camera is lost at the first NAT or firewall;
 - http(s):// progressive streams (MPEG-TS, FLV, MP4) and MJPEG;
 - a file, looped at its own frame rate (for demos);
+- a V4L2 device, `/dev/video0` or `v4l2:/dev/video0?input_format=h264&video_size=1280x720`
+  (FFmpeg's v4l2 options): a USB camera's H.264 passes through, its MJPEG or raw is encoded once;
 - `clock` or `clock:WIDTHxHEIGHT@FPS`: the generated demo scene.
 
 H.264 passes through untouched apart from MP4's AVCC being rewritten to Annex-B
@@ -23,6 +25,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 import av
 from av.container import InputContainer
@@ -78,6 +81,10 @@ class Reader:
             fps = float(match.group(3) or 25)
             yield from self._clock(width, height, fps)
             return
+        device = _device(self.url)
+        if device is not None:
+            yield from self._device(*device)
+            return
         path = _file_path(self.url)
         if path is not None:
             yield from self._file(path)
@@ -96,6 +103,14 @@ class Reader:
         finally:
             container.close()
         raise SourceError("the stream ended")
+
+    def _device(self, path: str, options: dict[str, str]) -> Iterator[AccessUnit]:
+        container = self._open(path, options, format="v4l2")
+        try:
+            yield from self._demux(container, paced=False)
+        finally:
+            container.close()
+        raise SourceError("the device stopped")
 
     def _file(self, path: Path) -> Iterator[AccessUnit]:
         if not path.is_file():
@@ -140,10 +155,11 @@ class Reader:
 
     # -- demux --------------------------------------------------------------------------------
 
-    def _open(self, url: str, options: dict[str, str]) -> InputContainer:
+    def _open(self, url: str, options: dict[str, str], format: str | None = None) -> InputContainer:
         try:
             container = av.open(
                 url,
+                format=format,
                 options=options,
                 timeout=(self.options.open_timeout_s, self.options.read_timeout_s),
             )
@@ -269,6 +285,16 @@ def _rtp_time(
     if t is None:
         t = packet.pts if decode else packet.dts
     return None if t is None else int(t * base * VIDEO_CLOCK)
+
+
+def _device(url: str) -> tuple[str, dict[str, str]] | None:
+    """The device path and FFmpeg options of a V4L2 source, or None if `url` is not one."""
+    if url.startswith("/dev/video"):
+        return url, {}
+    if not url.startswith("v4l2:"):
+        return None
+    parts = urlsplit(url)
+    return parts.path, dict(parse_qsl(parts.query))
 
 
 def _file_path(url: str) -> Path | None:

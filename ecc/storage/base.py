@@ -10,7 +10,7 @@ recording segments, vehicle tracks, motion events) and in each backend, beside t
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from ecc.storage.models import (
@@ -19,12 +19,18 @@ from ecc.storage.models import (
     AuditEntry,
     Bucket,
     DeadLetter,
+    Deletions,
     Delivery,
+    Incident,
+    IncidentState,
     Latest,
     MotionEvent,
     NewAlert,
+    Pin,
     Point,
+    Position,
     Reading,
+    Segment,
     Severity,
     SourceType,
     User,
@@ -184,6 +190,125 @@ class MotionEventRepo(Protocol):
         """Delete the events that ended before `ts`; returns them (their thumbnails go too)."""
 
 
+class PositionRepo(Protocol):
+    """Vehicle tracks: one position per (vehicle_id, ts)."""
+
+    def insert(self, batch: Sequence[Position]) -> builtins.list[Position]:
+        """Store a batch; returns the positions that were new (a (vehicle_id, ts) already
+        stored is a duplicate and is skipped, whatever its other fields say)."""
+
+    def track(
+        self, vehicle_id: str, start: float, end: float, limit: int = 100_000
+    ) -> builtins.list[Position]:
+        """Positions in [start, end], oldest first; past `limit`, the newest `limit` of them."""
+
+    def latest(self, vehicle_id: str | None = None) -> builtins.list[Position]:
+        """The newest position of every vehicle (or of one), by vehicle id."""
+
+    def count(self, vehicle_id: str | None = None) -> int: ...
+
+
+class RecordingRepo(Protocol):
+    """The index of recorded segments, the pins that keep some of them, and the deletion counts.
+
+    No segment lasts longer than models.SEGMENT_MAX_S (the recorder ends one that would), which
+    bounds the index scan of a time range.
+    """
+
+    def add(self, segment: Segment) -> Segment:
+        """Index a segment; returns it with its id. A segment whose path is indexed already
+        replaces that entry, keeping its id (reconcile and recorder may meet on one file)."""
+
+    def get(self, segment_id: str) -> Segment:
+        """NotFound when there is no such segment."""
+
+    def range(self, source: str, start: float, end: float, limit: int = 100_000) -> list[Segment]:
+        """Segments of `source` that overlap [start, end] (start <= end of the query, end after
+        its start), oldest first; past `limit`, the oldest `limit` of them."""
+
+    def paths(self, source: str) -> dict[str, str]:
+        """Path -> id of every segment of `source` (to reconcile the index with the disk)."""
+
+    def usage(self) -> dict[str, tuple[int, int]]:
+        """Source -> (segments, bytes) over the whole index."""
+
+    def oldest(
+        self, now: float, limit: int, source: str | None = None, before: float | None = None
+    ) -> builtins.list[Segment]:
+        """Segments that no pin in force at `now` covers, oldest first: of one source or of all,
+        and only those ending at or before `before` when it is given."""
+
+    def delete(self, ids: Sequence[str], reason: str) -> builtins.list[Segment]:
+        """Remove segments from the index; returns those removed, oldest first, each counted
+        once under `reason` (a segment already gone is neither returned nor counted)."""
+
+    def deletions(self) -> builtins.list[Deletions]:
+        """Segments and bytes deleted so far, by reason."""
+
+    def mark_motion(self, source: str, start: float, end: float) -> int:
+        """Flag the segments of `source` that overlap [start, end] as having motion; returns how
+        many were flagged."""
+
+    def pin(
+        self, source: str, start: float, end: float, owner: str, until: float | None = None
+    ) -> Pin:
+        """Keep the segments of `source` that overlap [start, end] from retention until `until`
+        (None: until unpinned). One pin per (owner, source): pinning again replaces it."""
+
+    def unpin(self, owner: str, source: str | None = None) -> int:
+        """Remove the owner's pins (of one source, or all); returns how many went."""
+
+    def pins(self, source: str | None = None, owner: str | None = None) -> builtins.list[Pin]: ...
+
+
+class IncidentRepo(Protocol):
+    """Incidents, one record each with its linked alerts, notes, tasks and history.
+
+    An alert belongs to one incident at most, whichever process links it. Changes go through
+    `change`, which applies a pure function to the stored incident and writes the result only
+    if nobody changed the incident in between (else it applies the function again to the newer
+    one): the rules of a change live in one place (ecc.incidents.lifecycle), not in each backend.
+    """
+
+    def insert(self, incident: Incident) -> Incident:
+        """Store a new incident; Conflict if its id exists or one of its alerts is linked to
+        another incident."""
+
+    def get(self, incident_id: str) -> Incident:
+        """NotFound when there is no such incident."""
+
+    def change(self, incident_id: str, apply: Callable[[Incident], Incident]) -> Incident:
+        """Store `apply(current)` atomically; returns it with its new `rev`. Alerts that the
+        result adds are linked (Conflict if another incident holds one), those it drops are
+        unlinked. `apply` may raise (InvalidTransition) to refuse; nothing is stored then, nor
+        when it returns the incident unchanged (the same `rev` comes back)."""
+
+    def open_or_join(self, alert_id: str, decide: Callable[[list[Incident]], Incident]) -> Incident:
+        """The automatic rule's one atomic step: `decide` gets every incident that is not
+        closed and returns either one of them changed (the alert joins it) or a new incident
+        (a new id: the alert opens it); that is stored. Calls are serialized across processes,
+        so two alerts that arrive together never open two incidents where one should hold
+        both. Conflict if the alert is linked already (check `for_alert` first)."""
+
+    def for_alert(self, alert_id: str) -> Incident | None:
+        """The incident the alert is linked to, if any."""
+
+    def for_vehicle(self, vehicle_id: str) -> builtins.list[Incident]:
+        """Incidents that are not closed and have a task, in any state, for the vehicle;
+        oldest first."""
+
+    def list(
+        self,
+        state: IncidentState | None = None,
+        since: float | None = None,
+        limit: int = 1000,
+    ) -> list[Incident]:
+        """Incidents opened at or after `since`, oldest first; past `limit`, the newest."""
+
+    def list_open(self) -> builtins.list[Incident]:
+        """Every incident that is not closed, oldest first."""
+
+
 class Store(Protocol):
     # Read-only members: a protocol attribute that is settable is invariant, so no backend's
     # concrete repository class (SQLiteReadings, MongoReadings) would match it.
@@ -210,6 +335,15 @@ class Store(Protocol):
 
     @property
     def motion_events(self) -> MotionEventRepo: ...
+
+    @property
+    def recordings(self) -> RecordingRepo: ...
+
+    @property
+    def positions(self) -> PositionRepo: ...
+
+    @property
+    def incidents(self) -> IncidentRepo: ...
 
     @property
     def backend(self) -> str:

@@ -182,3 +182,184 @@ class MotionEvent:
     """The intrusion alert the event raised or joined."""
     announced: bool = True
     """False when the camera's rate limit held the event back from dashboards and alerts."""
+    label: str | None = None
+    """What moved, where the detector could tell ("person"); None: not known."""
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where a vehicle was at one instant. Identified by (vehicle_id, ts): a position uploaded
+    again (a vehicle's queue flushed a second time after an answer was lost) is stored once."""
+
+    vehicle_id: str
+    ts: float
+    lat: float
+    lon: float
+    speed: float | None = None
+    """Metres per second over the ground."""
+    heading: float | None = None
+    """Degrees clockwise from true north, 0 to 360."""
+    accuracy: float | None = None
+    """Horizontal accuracy in metres, as the receiver or browser gives it."""
+
+
+# The longest a recorded segment may last: the recorder ends one that reaches it, and the index
+# looks back this far for segments that overlap a time.
+SEGMENT_MAX_S = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One recorded file of a source: fragmented MP4, [start, end) in wall time.
+
+    The file opens with its init section (ftyp + moov, `init_bytes` long), then one fragment
+    (moof + mdat) per GOP; HLS addresses the two parts by byte range of the one file.
+    """
+
+    source: str
+    """`camera:{id}` or `vehicle:{id}`, as the media hub names sources."""
+    start: float
+    end: float
+    path: str
+    """POSIX path under the data directory."""
+    bytes: int
+    init_bytes: int
+    keyframes: tuple[float, ...]
+    """Times of the keyframes (fragment starts), seconds after `start`."""
+    codec: str
+    """RFC 6381 codecs string, e.g. avc1.42e01f."""
+    width: int
+    height: int
+    init_id: str
+    """Digest of the init section: segments with the same one share an EXT-X-MAP."""
+    motion: bool | None = None
+    """Motion seen in the segment; None while nothing has analysed it."""
+    id: str | None = None
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+@dataclass(frozen=True, slots=True)
+class Pin:
+    """Recordings of a source in [start, end] that retention keeps, for an owner (an incident)
+    until `until`, or for as long as the pin exists when `until` is None."""
+
+    owner: str
+    source: str
+    start: float
+    end: float
+    until: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Deletions:
+    """Recording segments deleted so far, for one reason (age, disk_cap, min_free, missing)."""
+
+    reason: str
+    segments: int
+    bytes: int
+
+
+IncidentState = Literal["open", "monitoring", "closed"]
+INCIDENT_STATES: tuple[IncidentState, ...] = ("open", "monitoring", "closed")
+TaskState = Literal["dispatched", "acknowledged", "arrived", "done", "cancelled"]
+# A vehicle on a task in one of these states is on its way: its positions are watched for
+# arrival, and its crew sees the task as current.
+ACTIVE_TASK_STATES: tuple[TaskState, ...] = ("dispatched", "acknowledged")
+
+
+@dataclass(frozen=True, slots=True)
+class Area:
+    """Where an incident is: a circle, a polygon, or both (inside either is inside)."""
+
+    lat: float | None = None
+    lon: float | None = None
+    radius_m: float | None = None
+    polygon: tuple[tuple[float, float], ...] = ()
+    """(lat, lon) vertices, not closed (the last joins the first)."""
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentAlert:
+    """An alert linked to an incident, as last seen (its own history stays with the alert)."""
+
+    alert_id: str
+    source: str
+    """`station:{id}`, `camera:{id}` or `vehicle:{id}`."""
+    kind: str
+    severity: Severity
+    state: AlertState
+    raised_at: float
+    changed_at: float
+    """Data time of the alert's latest change that the incident has seen."""
+    linked_at: float
+    linked_by: str | None = None
+    """None: linked by the automatic rule."""
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    id: str
+    ts: float
+    by: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """A vehicle sent to an incident: dispatched -> acknowledged (by its crew) -> arrived (it
+    entered the incident's area) -> done; cancelled at any point before done."""
+
+    id: str
+    vehicle_id: str
+    state: TaskState
+    dispatched_at: float
+    dispatched_by: str
+    instructions: str = ""
+    acknowledged_at: float | None = None
+    acknowledged_by: str | None = None
+    arrived_at: float | None = None
+    """Time of the first position inside the area."""
+    ended_at: float | None = None
+    ended_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentEvent:
+    """One entry of an incident's own history (its alerts' histories stay with the alerts)."""
+
+    ts: float
+    kind: str
+    """opened, linked, edited, state, source_added, source_removed, note, dispatched,
+    acknowledged, arrived, done, cancelled."""
+    by: str | None = None
+    """Who did it; None for ECC itself (the automatic rule, the geofence)."""
+    detail: dict[str, Any] | None = field(default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    id: str
+    title: str
+    severity: Severity
+    state: IncidentState
+    area: Area
+    opened_at: float
+    opened_by: str | None
+    """None: opened by the automatic rule."""
+    updated_at: float
+    activity_at: float
+    """Data time of the latest change of a linked alert (or the opening): the join window
+    of the automatic rule counts from it."""
+    description: str = ""
+    closed_at: float | None = None
+    sources: tuple[str, ...] = ()
+    """`camera:{id}`, `vehicle:{id}`, `station:{id}`: whose recordings and readings belong to it."""
+    alerts: tuple[IncidentAlert, ...] = ()
+    notes: tuple[Note, ...] = ()
+    tasks: tuple[Task, ...] = ()
+    history: tuple[IncidentEvent, ...] = ()
+    rev: int = 0
+    """Bumped by every stored change; what a concurrent change compares against."""

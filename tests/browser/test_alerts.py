@@ -95,7 +95,7 @@ def test_alerts_are_acknowledged_and_filtered_from_the_keyboard(
     expect(rows).to_have_count(2)
     expect(rows.nth(0)).to_have_attribute("data-alert-id", critical.id)
     expect(rows.nth(0)).to_contain_text("水位 · 涨速过快")
-    expect(rows.nth(0)).to_contain_text("0.62 m/h（紧急 0.50 m/h）")
+    expect(rows.nth(0)).to_contain_text("0.62 m/h（涨率限值 0.50 m/h）")
 
     # Tab from the last filter reaches the list; arrows move, A acknowledges.
     page.locator('button[data-severity="critical"]').focus()

@@ -5,7 +5,6 @@ the ingest worker: the alerts are raised, escalated and resolved at the times th
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import pytest
 
@@ -15,11 +14,10 @@ from ecc.sensors.series import load
 from ecc.sensors.simulate import SimOptions, StationSimulator
 from ecc.storage import Store
 from ecc.storage.models import SEVERITY_RANK
+from tests.support.data import HYDROLOGY
 from tests.support.ingest import RunningIngest, wait_for
 
-# shared/ lies beside the project's folder, here and in CI.
-SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
-DEAD_RUN = SHARED_DATA / "hydrology" / "DeadRun_01589330_2018-06_5min.csv"
+DEAD_RUN = HYDROLOGY / "DeadRun_01589330_2018-06_5min.csv"
 WARNING, DANGER, DEADBAND = 1.0, 1.5, 0.05
 
 
@@ -39,7 +37,7 @@ def dead_run_site(site: Site) -> Site:
             },
         }
     ]
-    for key in ("cameras",):
+    for key in ("cameras", "groups"):
         data[key] = []
     return Site.model_validate(data)
 

@@ -57,3 +57,19 @@ def test_h264_walker_has_the_right_start_and_end_and_light_makes_nothing(
     [(start, end)] = events
     assert start == pytest.approx(2.0, abs=0.5)
     assert end == pytest.approx(5.0, abs=0.5)
+
+
+def test_people_are_labelled_as_such_and_cars_are_not() -> None:
+    # OpenCV's HOG people detector on the moving region (ecc.media.people): trained on people
+    # seen from eye level, it recognises only some of these, seen from high above; a "person"
+    # label must never be given to a car.
+    people, person_changes = detect(CLIPS["one-by-one-person-detection.mp4"].path, CameraMotion())
+    cars, car_changes = detect(CLIPS["car-detection.mp4"].path, CameraMotion())
+    labelled = [c.motion.label for c in person_changes if c.kind == "end"]
+    assert labelled.count("person") >= 3, labelled
+    assert [c.motion.label for c in car_changes if c.kind == "end"] == [None] * len(cars)
+    # An event learns it is a person while it goes on, and says so at once.
+    updates = [c for c in person_changes if c.kind == "update"]
+    assert len(updates) == labelled.count("person")
+    assert all(c.motion.label == "person" and c.motion.end is None for c in updates)
+    assert len(people) == len(labelled)

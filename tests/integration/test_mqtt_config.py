@@ -127,8 +127,9 @@ def test_stations_publish_only_as_themselves(secured: tuple[int, dict[str, str]]
     assert ingest.connack is not None and not ingest.connack.is_failure
     ingest.client.subscribe("$share/ecc-ingest/ecc/v1/stations/+/readings", qos=1)
     ingest.client.subscribe("ecc/v1/alerts", qos=1)
-    wait_for(lambda: len(ingest.granted) == 2)
-    assert ingest.granted == [1, 1]
+    ingest.client.subscribe("ecc/v1/cameras/+/demand", qos=1)
+    wait_for(lambda: len(ingest.granted) == 3)
+    assert ingest.granted == [1, 1, 1]
 
     a = Client(port, "lujiang-daqi", users["lujiang-daqi"])
     assert a.connack is not None and not a.connack.is_failure
@@ -148,8 +149,11 @@ def test_stations_publish_only_as_themselves(secured: tuple[int, dict[str, str]]
 
     center = Client(port, "ecc-center", users["ecc-center"])
     center.publish("ecc/v1/alerts", b'{"id": "ack"}')
+    # The center tells the camera workers which streams are watched.
+    center.publish("ecc/v1/cameras/dam-dongao/demand", b'{"main": 0, "sub": 1}')
     wait_for(lambda: any(t == "ecc/v1/alerts" for t, _ in ingest.got), what="the center's alert")
-    assert center.acked == [0]
+    wait_for(lambda: any(t.endswith("/demand") for t, _ in ingest.got), what="the demand")
+    assert center.acked == [0, 0]
     # The center's alert went out after the station subscribed: it reached ingest, not `a`.
     assert a.got == []
     for c in (a, ingest, center):

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
+from pathlib import Path
 
 import pytest
 
-from ecc.storage import NotFound, Store
+from ecc.storage import NotFound, Store, open_store
 from ecc.storage.models import MotionEvent
 
 T0 = 1_783_843_500.0
@@ -35,6 +37,7 @@ def test_an_event_comes_back_whole_and_its_end_replaces_it(store: Store) -> None
         thumbnail="motion/dam-dongao/ev01.jpg",
         alert_id="a7",
         announced=False,
+        label="person",
     )
     store.motion_events.put(ended)
     assert store.motion_events.get("ev01") == ended
@@ -79,3 +82,26 @@ def test_delete_before_removes_only_ended_events(store: Store) -> None:
     gone = store.motion_events.delete_before(T0 + 1000)
     assert sorted(e.id for e in gone) == ["ev02", "ev03"]
     assert [e.id for e in store.motion_events.list()] == ["ev04"]
+
+
+def test_a_sqlite_file_from_before_labels_gets_the_column(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "CREATE TABLE motion_events (id TEXT PRIMARY KEY, camera_id TEXT NOT NULL,"
+            ' zone TEXT NOT NULL, start REAL NOT NULL, "end" REAL, peak_score REAL NOT NULL,'
+            " box_x REAL NOT NULL, box_y REAL NOT NULL, box_w REAL NOT NULL,"
+            " box_h REAL NOT NULL, thumbnail TEXT, alert_id TEXT, announced INTEGER NOT NULL)"
+        )
+        conn.execute(
+            "INSERT INTO motion_events VALUES ('old', 'dam-dongao', 'crest', 1, 2, 0.5,"
+            " 0, 0, 1, 1, NULL, NULL, 1)"
+        )
+    conn.close()
+    store = open_store(f"sqlite:///{path}")
+    try:
+        assert store.motion_events.get("old").label is None
+        store.motion_events.put(event(1, label="person"))
+        assert store.motion_events.get("ev01").label == "person"
+    finally:
+        store.close()

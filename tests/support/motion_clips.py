@@ -4,6 +4,7 @@ shared by the tests and bench/motion.py."""
 from __future__ import annotations
 
 import threading
+import time
 import tomllib
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -13,6 +14,8 @@ from typing import Any
 import av
 
 from ecc.config.motion import CameraMotion
+from ecc.media.frames import VIDEO_CLOCK, AccessUnit
+from ecc.media.h264 import ParameterSets, is_keyframe, parameter_sets_of, split_annexb
 from ecc.media.motion import MotionChange, MotionDetector
 from ecc.media.sampler import FrameSampler, SourceOptions
 from tests.support.data import VIDEO
@@ -116,3 +119,24 @@ def encode(scene: Scene, path: Path, width: int | None = None, gop: int = 60) ->
         for packet in stream.encode():
             out.mux(packet)
     return path
+
+
+def access_units(path: Path) -> list[AccessUnit]:
+    """An H.264 file as a camera worker's pipeline hands it on: Annex-B access units, SPS/PPS
+    before each keyframe, each `captured` as if read live at its own time from now on."""
+    units: list[AccessUnit] = []
+    base = time.monotonic()
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        bsf = av.BitStreamFilterContext("h264_mp4toannexb", stream)
+        parameter_sets = ParameterSets(parameter_sets_of(stream.codec_context.extradata))
+        for packet in container.demux(stream):
+            for out in bsf.filter(packet):
+                nals = parameter_sets.complete(split_annexb(bytes(out)))
+                if not nals or out.pts is None or out.time_base is None:
+                    continue
+                pts = int(out.pts * out.time_base * VIDEO_CLOCK)
+                units.append(
+                    AccessUnit(nals, pts, is_keyframe(nals), captured=base + pts / VIDEO_CLOCK)
+                )
+    return units

@@ -17,8 +17,8 @@ from typing import Any
 from ecc.bus.broker import free_port
 from ecc.config import Settings, Site
 from ecc.media.simulate import RtspCameras
+from tests.support.data import VIDEO
 
-VIDEO = Path(__file__).resolve().parents[3] / "shared" / "data" / "video"
 MAIN_PROFILE_CLIP = VIDEO / "one-by-one-person-detection.mp4"
 ECC = [sys.executable, "-m", "ecc"]
 
@@ -40,7 +40,11 @@ def site_toml(site: Site) -> str:
     lines = [f'name = "{site.name}"', "[map]", "center_lat = 29.9", "center_lon = 121.8"]
     for c in site.cameras:
         lines += ["[[cameras]]", f'id = "{c.id}"', f'name = "{c.name}"', "lat = 29.9"]
-        lines += ["lon = 121.8", f'main = "{c.main}"', "record = false"]
+        lines += [
+            "lon = 121.8",
+            f'main = "{c.main}"',
+            f"record = {'true' if c.record else 'false'}",
+        ]
         if c.sub:
             lines.append(f'sub = "{c.sub}"')
         lines.append(f"public = {'true' if c.public else 'false'}")
@@ -81,10 +85,12 @@ class WorkerProcess:
             ECC_CENTER_URL=self.center_url,
             ECC_LOG_LEVEL="INFO",
         )
-        for key, value in s.video.model_dump(mode="json").items():
-            env[f"ECC_VIDEO__{key.upper()}"] = (
-                json.dumps(value) if not isinstance(value, str) else value
-            )
+        for section in ("video", "recording"):
+            for key, value in getattr(s, section).model_dump(mode="json").items():
+                if value is not None:
+                    env[f"ECC_{section.upper()}__{key.upper()}"] = (
+                        json.dumps(value) if not isinstance(value, str) else value
+                    )
         self._proc = subprocess.Popen(
             [*ECC, "ingest", "cameras"],
             env=env,
@@ -116,6 +122,12 @@ class WorkerProcess:
         if proc is not None and proc.stdout is not None:
             proc.stdout.close()
         return "\n".join(self.lines)
+
+    def kill(self) -> None:
+        """SIGKILL: the worker dies mid-write, as in a power cut of its process."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
 
     @property
     def returncode(self) -> int | None:

@@ -1,5 +1,6 @@
-"""A package imports only packages below it (DESIGN.md): config < storage < bus < sensors, media <
-ingest, command_center; `ingest` and `command_center` talk over the bus, HTTP and the store only."""
+"""A package imports only packages below it (DESIGN.md): config < storage < bus < sensors, media,
+incidents < ingest, command_center; `ingest` and `command_center` talk over the bus, HTTP and the
+store only."""
 
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ ALLOWED: dict[str, set[str]] = {
     "bus": BASE | {"config", "storage"},
     "sensors": BASE | {"config", "storage", "bus"},
     "media": BASE | {"config", "storage", "bus"},
-    "ingest": BASE | {"config", "storage", "bus", "sensors", "media"},
-    "command_center": BASE | {"config", "storage", "bus", "sensors", "media"},
+    "incidents": BASE | {"config", "storage", "bus"},
+    "ingest": BASE | {"config", "storage", "bus", "sensors", "media", "incidents"},
+    "command_center": BASE | {"config", "storage", "bus", "sensors", "media", "incidents"},
 }
 
 
@@ -39,5 +41,15 @@ def test_package_imports_only_packages_below_it(package: str) -> None:
         for name in imported(path):
             top = name if name in BASE else name.split(".")[1]
             if name not in BASE and top != package and top not in ALLOWED[package]:
+                wrong.append(f"{path.relative_to(ECC.parent)} imports {name}")
+    assert wrong == []
+
+
+def test_the_vehicle_agent_needs_neither_store_nor_bus() -> None:
+    """`ecc vehicle` runs on the vehicle and reaches the center over HTTP and WHIP only."""
+    wrong = []
+    for path in sorted((ECC / "ingest" / "vehicle").rglob("*.py")):
+        for name in imported(path):
+            if name.split(".")[1:2] in (["storage"], ["bus"], ["command_center"]):
                 wrong.append(f"{path.relative_to(ECC.parent)} imports {name}")
     assert wrong == []

@@ -80,6 +80,8 @@ class MediaHub:
         self._ended_drops = 0
         self._ended_frames = 0
         self._viewers_started = 0
+        self.on_publish: list[Callable[[SourceKey, Publisher], None]] = []
+        """Called with each new publisher, once it is the source's (the vehicle recorder)."""
         metrics.registry.register(HubCollector(self))
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -122,6 +124,8 @@ class MediaHub:
         old = source.publisher
         source.attach_publisher(publisher)
         self._register(publisher)
+        for hook in self.on_publish:
+            hook(key, publisher)
         if old is not None:
             self._spawn(self._end(old), "replace-publisher")
         log.info("%s: publisher %s (%s)", key, publisher.id[:6], publisher.profile)
@@ -134,8 +138,9 @@ class MediaHub:
         """Answer a viewer's offer once the source is pushed (NotPublishing if it does not
         start within `whep_wait_s`)."""
         # A bad offer is refused at once, not after waiting for the camera.
-        if not any(m.kind == "video" for m in parse_offer(offer).media):
-            raise BadOffer("the offer asks for no video")
+        wanted = "audio" if key.audio_only else "video"
+        if not any(m.kind == wanted for m in parse_offer(offer).media):
+            raise BadOffer(f"the offer asks for no {wanted}")
         source = self._source(key)
         if public and (
             sum(1 for v in source.viewers if v.public) >= self.settings.public_viewers_per_camera
@@ -274,8 +279,11 @@ class MediaHub:
             await asyncio.sleep(HOUSEKEEPING_S)
             now = time.monotonic()
             for source in self.sources.values():
-                if source.ready.is_set() and now - source.video.last_frame > STALE_S:
+                fanout = source.audio if source.key.audio_only else source.video
+                if source.ready.is_set() and now - fanout.last_frame > STALE_S:
                     source.went_dark()
+                elif source.key.source_id.startswith("vehicle:") and source.publisher is not None:
+                    self._keyframe_due(source, now)
             for session in list(self.sessions.values()):
                 if (
                     not session.connected
@@ -283,6 +291,14 @@ class MediaHub:
                 ):
                     log.info("%s %s never connected; ending it", session.kind, session.id[:6])
                     await self._end(session)
+
+    def _keyframe_due(self, source: LiveSource, now: float) -> None:
+        """A vehicle's encoder (a browser's above all) makes a keyframe only when asked: ask
+        every `encoder_keyframe_s`, so the GOP cache stays short (a new viewer's first picture
+        comes at once, not after a burst of a long GOP) and the recorder can cut segments."""
+        last = source.video.last_keyframe
+        if last is None or now - last > self.settings.encoder_keyframe_s:
+            source.request_keyframe()
 
     # -- demand ---------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ packetize it once for the viewers (see ecc.media.rtc and ecc.media.forwarders).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from aiortc import RTCPeerConnection, RTCRtpTransceiver
@@ -51,6 +52,8 @@ class Publisher(Session):
         self._video: RTCRtpTransceiver | None = None
         self._audio: RTCRtpTransceiver | None = None
         self.frames = 0
+        self.video_taps: list[Callable[[RtpFrame], None]] = []
+        """Also given each forwarded video frame (the recorder), on the event loop."""
 
         @pc.on("track")
         def _track(track: Any) -> None:
@@ -107,6 +110,8 @@ class Publisher(Session):
                 if video:
                     self.frames += 1
                     source.on_video(frame)
+                    for tap in self.video_taps:
+                        tap(frame)
                 else:
                     source.on_audio(frame)
         except MediaStreamError:

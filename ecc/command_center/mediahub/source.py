@@ -23,7 +23,8 @@ KEYFRAME_REQUEST_EVERY_S = 1.0
 @dataclass(frozen=True, slots=True, order=True)
 class SourceKey:
     source_id: str
-    """`camera:{id}` or `vehicle:{id}` (DESIGN.md)."""
+    """`camera:{id}` or `vehicle:{id}` (DESIGN.md), or `talkback:{vehicle_id}`: the center's
+    voice to a vehicle, audio only."""
     stream: str
     """main or sub: a camera's two streams are separate sources."""
 
@@ -34,6 +35,10 @@ class SourceKey:
     def camera_id(self) -> str | None:
         kind, _, ident = self.source_id.partition(":")
         return ident if kind == "camera" else None
+
+    @property
+    def audio_only(self) -> bool:
+        return self.source_id.startswith("talkback:")
 
 
 class LiveSource:
@@ -86,6 +91,9 @@ class LiveSource:
 
     def on_audio(self, frame: RtpFrame) -> None:
         self.audio.push(frame, OPUS_CLOCK)
+        if self.key.audio_only:
+            # No picture to wait for: a listener can start with the first packet.
+            self.ready.set()
 
     def request_keyframe(self) -> None:
         """A viewer lost a picture; ask the publisher, at most once a second for all viewers."""

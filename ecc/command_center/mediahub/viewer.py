@@ -84,7 +84,7 @@ class Viewer(Session):
         if source_profile is None:
             source_profile = Profile.CONSTRAINED_BASELINE
         for media in description.media:
-            if media.kind == "video" and self._video is None:
+            if media.kind == "video" and self._video is None and not self.source.key.audio_only:
                 offered = [
                     str(c.parameters.get("profile-level-id", ""))
                     for c in media.rtp.codecs
@@ -112,8 +112,10 @@ class Viewer(Session):
             elif media.kind == "audio" and self._audio is None:
                 self._audio = self.pc.addTransceiver(SilentTrack("audio"), direction="sendonly")
                 self._audio.setCodecPreferences([rtc.opus_capability()])
-        if self._video is None:
+        if self._video is None and not self.source.key.audio_only:
             raise BadOffer("the offer asks for no video")
+        if self._audio is None and self.source.key.audio_only:
+            raise BadOffer("the offer asks for no audio")
         try:
             return await self.answer(offer)
         except BadOffer:

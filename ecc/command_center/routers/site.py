@@ -1,4 +1,5 @@
-"""The site as a whole, cameras and vehicles (registry from the site file, live state)."""
+"""The site as a whole and its cameras (registry from the site file, live state); vehicles are
+in vehicles.py."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ router = APIRouter(prefix="/api", tags=["site"])
 
 @router.get("/site")
 def get_site(site: SiteDep, _: Annotated[Principal, allow("site.read")]) -> dict[str, Any]:
-    """Name, time zone and map settings of the site."""
+    """Name, time zone, map settings and camera groups of the site."""
     return {
         "name": site.name,
         "name_en": site.name_en,
@@ -33,6 +34,8 @@ def get_site(site: SiteDep, _: Annotated[Principal, allow("site.read")]) -> dict
             "cameras": len(site.cameras),
             "vehicles": len(site.vehicles),
         },
+        "groups": [g.model_dump() for g in site.groups],
+        "linked_camera_radius_m": site.linked_camera_radius_m,
     }
 
 
@@ -82,19 +85,3 @@ def get_camera(
     camera_id: str, request: Request, site: SiteDep, _: Annotated[Principal, allow("site.read")]
 ) -> dict[str, Any]:
     return camera_public(_camera(site, camera_id), request.app.state.live)
-
-
-@router.get("/vehicles")
-def list_vehicles(
-    site: SiteDep, _: Annotated[Principal, allow("site.read")]
-) -> list[dict[str, Any]]:
-    return [
-        {
-            "id": v.id,
-            "name": v.name,
-            "name_en": v.name_en,
-            "plate": v.plate,
-            "home": None if v.home_lat is None else [v.home_lat, v.home_lon],
-        }
-        for v in site.vehicles
-    ]

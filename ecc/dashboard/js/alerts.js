@@ -210,7 +210,7 @@ export class AlertList {
     if (a.threshold === null || a.threshold === undefined) return value;
     return t("alerts.value_of", {
       value,
-      level: levelName(a.metric || "", a.severity),
+      level: a.kind === "rise" ? t("level.rise") : levelName(a.metric || "", a.severity),
       threshold: alertQuantity(a, a.threshold),
     });
   }

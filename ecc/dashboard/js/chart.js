@@ -50,7 +50,7 @@ export class TimeChart {
   constructor(uPlot, el, options) {
     this.uPlot = uPlot;
     this.el = el;
-    this.options = { windowS: 86400, height: 240, thresholds: {}, ...options };
+    this.options = { windowS: 86400, height: 240, fontSize: 12, thresholds: {}, ...options };
     this.xs = [];
     this.ys = [];
     this.setPoints(options.points || [], { draw: false });
@@ -111,6 +111,54 @@ export class TimeChart {
     this._redraw();
   }
 
+  /** A time cursor across the chart (epoch s; null: none), as the incident review moves it. */
+  setCursor(ts) {
+    this.options.cursor = ts;
+    this.plot?.redraw(false, false);
+  }
+
+  /** Marks at instants ([{ts, severity?}]: an alert's colour, or a decision's grey). */
+  setMarks(marks) {
+    this.options.marks = marks || [];
+    this.plot?.redraw(false, false);
+  }
+
+  _drawMarks(u) {
+    const { ctx, bbox } = u;
+    const px = this.uPlot.pxRatio;
+    const line = (ts, colour, width, top) => {
+      const x = Math.round(u.valToPos(ts, "x", true));
+      if (x < bbox.left || x > bbox.left + bbox.width) return;
+      ctx.strokeStyle = colour;
+      ctx.lineWidth = width * px;
+      ctx.beginPath();
+      ctx.moveTo(x, top);
+      ctx.lineTo(x, bbox.top + bbox.height);
+      ctx.stroke();
+    };
+    ctx.save();
+    ctx.setLineDash([]);
+    ctx.globalAlpha = 0.7;
+    for (const m of this.options.marks || []) {
+      const colour = m.severity ? cssVar(`--${m.severity}`, "#fff") : cssVar("--muted", "#8ea5bf");
+      // Alerts across the whole height; decisions as short ticks from the bottom.
+      line(m.ts, colour, 1, m.severity ? bbox.top : bbox.top + bbox.height - 14 * px);
+    }
+    ctx.globalAlpha = 1;
+    if (typeof this.options.cursor === "number") line(this.options.cursor, cssVar("--focus", "#ffd24a"), 2, bbox.top);
+    ctx.restore();
+  }
+
+  /** Change the height or the size of the text (px), for a chart in a panel that grows with
+   *  the screen (the wall). */
+  setSize({ height = this.options.height, fontSize = this.options.fontSize } = {}) {
+    const rebuild = fontSize !== this.options.fontSize;
+    this.options.height = height;
+    this.options.fontSize = fontSize;
+    if (rebuild) this._build();
+    else this._fitWidth();
+  }
+
   setThresholds(thresholds) {
     this.options.thresholds = thresholds || {};
     this._redraw();
@@ -157,7 +205,8 @@ export class TimeChart {
     const text = cssVar("--muted", "#8ea5bf");
     const grid = cssVar("--line", "#24405f");
     const line = cssVar("--accent", "#3da5ff");
-    const font = `12px ${cssVar("--font", "sans-serif")}`;
+    const fs = this.options.fontSize;
+    const font = `${fs}px ${cssVar("--font", "sans-serif")}`;
     const hm = this._format(["time"]);
     const md = this._format(["date"]);
     const mdhm = this._format(["date", "time"]);
@@ -174,6 +223,8 @@ export class TimeChart {
           // Always the whole window up to now (or the newest reading), so that a silent
           // station shows as an empty stretch, not as a stretched line.
           range: () => {
+            // A fixed span (an incident's review) when given, else the window up to now.
+            if (self.options.range) return self.options.range;
             const end = Math.max(Date.now() / 1000, self.xs.at(-1) ?? 0);
             return [end - self.options.windowS, end];
           },
@@ -218,6 +269,9 @@ export class TimeChart {
         {
           stroke: text,
           font,
+          // uPlot's sizes (50 px, ticks 50 px apart) grow with the text.
+          size: Math.round((50 * fs) / 12),
+          space: Math.round((50 * fs) / 12),
           grid: { stroke: grid, width: 1 },
           ticks: { stroke: grid, width: 1 },
           values: (u, splits, ax, space, incr) =>
@@ -231,13 +285,14 @@ export class TimeChart {
         {
           stroke: text,
           font,
-          size: 56,
+          size: Math.round((56 * fs) / 12),
+          space: Math.round((30 * fs) / 12),
           grid: { stroke: grid, width: 1 },
           ticks: { stroke: grid, width: 1 },
           values: (u, splits) => splits.map((v) => formatValue(metric, v)),
         },
       ],
-      hooks: { draw: [(u) => self._drawLevels(u)] },
+      hooks: { draw: [(u) => self._drawLevels(u), (u) => self._drawMarks(u)] },
     };
     this.plot = new uPlot(opts, this._data(), this.plotEl);
     this._describe();
@@ -247,7 +302,8 @@ export class TimeChart {
     const { ctx, bbox } = u;
     const px = this.uPlot.pxRatio;
     ctx.save();
-    ctx.font = `${Math.round(12 * px)}px ${cssVar("--font", "sans-serif")}`;
+    const fs = this.options.fontSize;
+    ctx.font = `${Math.round(fs * px)}px ${cssVar("--font", "sans-serif")}`;
     ctx.textBaseline = "bottom";
     ctx.textAlign = "right";
     for (const { level, value } of this._levels()) {
@@ -265,7 +321,7 @@ export class TimeChart {
       const w = ctx.measureText(label).width;
       const x = bbox.left + bbox.width - 4 * px;
       ctx.fillStyle = "rgba(10, 20, 32, 0.85)";
-      ctx.fillRect(x - w - 4 * px, y - 17 * px, w + 8 * px, 15 * px);
+      ctx.fillRect(x - w - 4 * px, y - (fs + 5) * px, w + 8 * px, (fs + 3) * px);
       ctx.fillStyle = colour;
       ctx.fillText(label, x, y - 3 * px);
     }
@@ -281,7 +337,9 @@ export class TimeChart {
   _fitWidth() {
     if (!this.plot) return;
     const width = Math.max(this.el.clientWidth, 200);
-    if (width !== this.plot.width) this.plot.setSize({ width, height: this.options.height });
+    if (width !== this.plot.width || this.options.height !== this.plot.height) {
+      this.plot.setSize({ width, height: this.options.height });
+    }
   }
 
   // A text equivalent of the picture for screen readers, and what the tests read.

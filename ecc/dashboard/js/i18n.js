@@ -16,6 +16,14 @@ const CATALOGUES = {
     "nav.stations": "监测站",
     "nav.alerts": "告警",
     "nav.cameras": "视频",
+    "nav.playback": "录像回放",
+    "nav.vehicles": "指挥车",
+    "nav.vehicle": "车载终端",
+    "nav.zones": "移动侦测区域",
+    "nav.wall": "指挥大屏",
+    "nav.main": "主导航",
+    "nav.incidents": "事件",
+    "nav.review": "事件回放",
     "nav.logout": "退出",
     "conn.connecting": "连接中",
     "conn.open": "实时",
@@ -59,6 +67,14 @@ const CATALOGUES = {
     "nav.stations": "Stations",
     "nav.alerts": "Alerts",
     "nav.cameras": "Cameras",
+    "nav.playback": "Playback",
+    "nav.vehicles": "Vehicles",
+    "nav.vehicle": "In the vehicle",
+    "nav.zones": "Motion zones",
+    "nav.wall": "Wall",
+    "nav.main": "Main",
+    "nav.incidents": "Incidents",
+    "nav.review": "Review",
     "nav.logout": "Sign out",
     "conn.connecting": "Connecting",
     "conn.open": "Live",
@@ -145,4 +161,9 @@ export function localName(item) {
   return language() === "en" && item.name_en ? item.name_en : item.name;
 }
 
-window.eccI18n = { t, has, language, missingKeys, LANGUAGES };
+/** Every string of one language (the tests check each visible text against these). */
+export function catalogue(lang = language()) {
+  return { ...CATALOGUES[lang] };
+}
+
+window.eccI18n = { t, has, language, missingKeys, catalogue, LANGUAGES };

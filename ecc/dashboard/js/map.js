@@ -24,6 +24,7 @@ extend({
     "map.camera_label": "摄像机 {name}",
     "map.camera_offline_label": "摄像机 {name}，离线",
     "map.vehicle_label": "{name}，{time}",
+    "map.vehicle_offline_label": "{name}，离线，{time}",
   },
   en: {
     "map.label": "Map",
@@ -38,6 +39,7 @@ extend({
     "map.camera_label": "Camera {name}",
     "map.camera_offline_label": "Camera {name}, offline",
     "map.vehicle_label": "{name}, {time}",
+    "map.vehicle_offline_label": "{name}, offline, {time}",
   },
 });
 
@@ -114,6 +116,8 @@ export class SiteMap {
     this.el = el;
     this.options = { legend: true, ...options };
     this.site = options.site;
+    // Markers grow with the screen where the page says so (the wall on a 4K display).
+    this.scale = options.scale || 1;
     this.stations = new Map(); // id -> { data, marker }
     this.cameras = new Map();
     this.vehicles = new Map(); // id -> { data, marker, trail, points }
@@ -250,11 +254,31 @@ export class SiteMap {
     for (const entry of this.vehicles.values()) if (entry.marker) this._drawVehicle(entry);
   }
 
+  /** Draw every marker at `scale` times its size (1: as designed for a 1920 px screen). */
+  setScale(scale) {
+    if (scale === this.scale) return;
+    this.scale = scale;
+    const kinds = [
+      ["station", this.stations],
+      ["camera", this.cameras],
+      ["vehicle", this.vehicles],
+    ];
+    for (const [kind, entries] of kinds) {
+      const size = SIZES[kind] * scale;
+      for (const entry of entries.values()) {
+        if (!entry.marker) continue;
+        // Leaflet reuses the marker's element for the new icon; its look is put back after.
+        entry.marker.setIcon(this.L.divIcon({ className: `mk-icon mk-${kind}`, html: "", iconSize: [size, size] }));
+        this._decorate(entry.marker);
+      }
+    }
+  }
+
   // --- markers -------------------------------------------------------------------------
 
   _marker(latlng, kind, id, onActivate) {
     const L = this.L;
-    const size = SIZES[kind];
+    const size = SIZES[kind] * this.scale;
     const marker = L.marker(latlng, {
       icon: L.divIcon({ className: `mk-icon mk-${kind}`, html: "", iconSize: [size, size] }),
       // In the tab order (as a button) only when choosing it does something.
@@ -416,7 +440,9 @@ export class SiteMap {
       const entry = this.vehicles.get(v.id) || { points: [] };
       entry.data = v;
       this.vehicles.set(v.id, entry);
-      if (entry.marker) this._drawVehicle(entry);
+      // Items of GET /api/vehicles carry the newest stored position: shown at once.
+      if (!entry.marker && v.position) this.position({ ...v.position, vehicle_id: v.id });
+      else if (entry.marker) this._drawVehicle(entry);
     }
   }
 
@@ -429,10 +455,16 @@ export class SiteMap {
       this.vehicles.set(p.vehicle_id, entry);
     }
     const tsMs = epochMs(p.ts);
+    // Positions may come late (a vehicle's queue uploaded after an outage, a track loaded after
+    // the newest position): the trail stays in time order and the marker on the newest.
+    if (entry.points.some((q) => q.ts === tsMs)) return;
     entry.points.push({ latlng: [p.lat, p.lon], ts: tsMs });
-    const cutoff = tsMs - TRAIL_SECONDS * 1000;
+    entry.points.sort((a, b) => a.ts - b.ts);
+    if (entry.last && entry.last.ts > tsMs) p = { ...entry.last, vehicle_id: p.vehicle_id };
+    const newest = Math.max(tsMs, entry.last ? entry.last.ts : tsMs);
+    const cutoff = newest - TRAIL_SECONDS * 1000;
     entry.points = entry.points.filter((q) => q.ts >= cutoff).slice(-TRAIL_POINTS);
-    entry.last = { ...p, ts: tsMs };
+    entry.last = { ...p, ts: newest };
     if (!entry.marker) {
       entry.marker = this._marker([p.lat, p.lon], "vehicle", p.vehicle_id, this.options.onVehicle);
       entry.trail = this.L.polyline([], { pane: "trails", className: "vehicle-trail", interactive: false });
@@ -444,14 +476,49 @@ export class SiteMap {
     this._drawVehicle(entry);
   }
 
+  /** A vehicle where it was at one moment: `points` are its positions up to then, oldest
+   *  first; the marker on the last, the trail the minutes before it. The incident review moves
+   *  through time backwards as well as forwards; no points hides the vehicle. */
+  showAt(vehicleId, points) {
+    let entry = this.vehicles.get(vehicleId);
+    if (!entry) {
+      entry = { data: { id: vehicleId, name: vehicleId }, points: [] };
+      this.vehicles.set(vehicleId, entry);
+    }
+    if (!points.length) {
+      entry.marker?.remove();
+      entry.trail?.remove();
+      Object.assign(entry, { marker: null, trail: null, points: [], last: null });
+      return;
+    }
+    const last = points[points.length - 1];
+    const newest = epochMs(last.ts);
+    entry.points = points
+      .map((q) => ({ latlng: [q.lat, q.lon], ts: epochMs(q.ts) }))
+      .filter((q) => q.ts >= newest - TRAIL_SECONDS * 1000)
+      .slice(-TRAIL_POINTS);
+    entry.last = { ...last, vehicle_id: vehicleId, ts: newest };
+    if (!entry.marker) {
+      entry.marker = this._marker([last.lat, last.lon], "vehicle", vehicleId, this.options.onVehicle);
+      entry.trail = this.L.polyline([], { pane: "trails", className: "vehicle-trail", interactive: false });
+      entry.trail.addTo(this.vehicleLayer);
+      entry.marker.addTo(this.vehicleLayer);
+    }
+    entry.marker.setLatLng([last.lat, last.lon]);
+    entry.trail.setLatLngs(entry.points.map((q) => q.latlng));
+    this._drawVehicle(entry);
+  }
+
   _drawVehicle(entry) {
     const heading = entry.last && typeof entry.last.heading === "number" ? entry.last.heading : null;
     const time = entry.last ? this.options.formatTime?.(new Date(entry.last.ts).toISOString()) ?? "" : "";
+    // Offline (not heard lately, see the vehicles API's status): the dashed outline.
+    const offline = entry.data.status && entry.data.status.online === false;
     this._setLook(entry.marker, {
       base: "mk-vehicle",
-      classes: heading === null ? [] : ["mk-heading"],
+      classes: [...(heading === null ? [] : ["mk-heading"]), ...(offline ? ["mk-offline"] : [])],
       html: vehicleGlyph(heading),
-      label: t("map.vehicle_label", { name: localName(entry.data), time }),
+      label: t(offline ? "map.vehicle_offline_label" : "map.vehicle_label", { name: localName(entry.data), time }),
       z: 5000,
     });
   }

@@ -12,6 +12,35 @@ const RESTART_MS = 12000; // still nothing: end the session and start a new one
 const GATHER_MS = 2000; // longest wait for our own ICE candidates before sending the offer
 const MIN_RETRY_MS = 1000;
 const MAX_RETRY_MS = 15000;
+// Chromium opens at most 6 HTTP/1.1 connections to one host, and the hub answers an offer for
+// a camera only once it is pushed (up to its whep_wait_s, for an idle or offline camera): a
+// wall of 16 tiles would leave no connection for the API (an acknowledge would wait). At most
+// this many offers are in flight per page; a player's first offer goes before other players'
+// retries, so a tile just put on the wall is not kept waiting behind offline cameras.
+const OFFERS_IN_FLIGHT = 4;
+const offers = { busy: 0, queue: [] };
+
+function offerSlot(first) {
+  return new Promise((resolve) => {
+    offers.queue.push({ first, resolve });
+    nextOffer();
+  });
+}
+
+function nextOffer() {
+  while (offers.busy < OFFERS_IN_FLIGHT && offers.queue.length) {
+    const i = Math.max(0, offers.queue.findIndex((q) => q.first));
+    const [q] = offers.queue.splice(i, 1);
+    offers.busy += 1;
+    let released = false;
+    q.resolve(() => {
+      if (released) return;
+      released = true;
+      offers.busy -= 1;
+      nextOffer();
+    });
+  }
+}
 
 export class WhepPlayer {
   constructor(video, { url, token = () => null, audio = false, onState = () => {} }) {
@@ -36,6 +65,7 @@ export class WhepPlayer {
   start() {
     if (this._running) return;
     this._running = true;
+    this._offered = false;
     this._connect();
   }
 
@@ -85,7 +115,15 @@ export class WhepPlayer {
       await pc.setLocalDescription(await pc.createOffer());
       await gathered(pc);
       if (!current()) return pc.close();
-      const res = await fetch(this.url, { method: "POST", headers: this._headers(), body: pc.localDescription.sdp });
+      const release = await offerSlot(!this._offered);
+      let res;
+      try {
+        if (!current()) return pc.close();
+        this._offered = true;
+        res = await fetch(this.url, { method: "POST", headers: this._headers(), body: pc.localDescription.sdp });
+      } finally {
+        release();
+      }
       if (!current()) return pc.close();
       if (res.status === 503 || res.status === 404) {
         // The camera is offline (or not public any more): say so and ask again later.

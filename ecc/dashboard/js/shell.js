@@ -8,7 +8,14 @@ export const PAGES = [
   { path: "/", key: "nav.overview" },
   { path: "/stations", key: "nav.stations" },
   { path: "/alerts", key: "nav.alerts" },
+  { path: "/incidents", key: "nav.incidents" },
+  { path: "/review", key: "nav.review", perm: "recordings.read" },
   { path: "/cameras", key: "nav.cameras", perm: "video.watch" },
+  { path: "/playback", key: "nav.playback", perm: "recordings.read" },
+  { path: "/vehicles", key: "nav.vehicles", perm: "video.watch" },
+  { path: "/vehicle", key: "nav.vehicle", perm: "vehicles.report" },
+  { path: "/wall", key: "nav.wall", perm: "video.watch" },
+  { path: "/admin/zones", key: "nav.zones", perm: "config.manage" },
 ];
 
 export const ctx = { me: null, site: null, timezone: "Asia/Shanghai" };
@@ -23,6 +30,7 @@ export function formatTime(iso, { seconds = true, date = false } = {}) {
 
 function renderNav() {
   const nav = document.getElementById("nav");
+  nav.dataset.i18nAttr = "aria-label:nav.main";
   nav.replaceChildren();
   for (const p of PAGES) {
     if (p.perm && !ctx.me.permissions.includes(p.perm)) continue;

@@ -14,6 +14,8 @@ extend({
     "video.info": "{fps} 帧/秒 · {kbps} kbit/s",
     "video.close": "关闭",
     "video.open": "全屏查看 {name}",
+    "video.rec_on": "录像",
+    "video.rec_off": "未录像",
   },
   en: {
     "video.state.idle": "Stopped",
@@ -25,6 +27,8 @@ extend({
     "video.info": "{fps} fps · {kbps} kbit/s",
     "video.close": "Close",
     "video.open": "Watch {name} full screen",
+    "video.rec_on": "REC",
+    "video.rec_off": "Not recording",
   },
 });
 
@@ -40,12 +44,14 @@ export function createTile(camera, { url, token = () => null, audio = false }) {
     <video muted playsinline autoplay></video>
     <figcaption class="tile-bar">
       <span class="tile-name"></span>
+      <span class="tile-rec" hidden></span>
       <span class="tile-state" role="status"></span>
     </figcaption>
     <div class="tile-info"></div>`;
   const video = el.querySelector("video");
   const stateEl = el.querySelector(".tile-state");
   const info = el.querySelector(".tile-info");
+  const rec = el.querySelector(".tile-rec");
   let status = camera.status || null;
   let statusAt = performance.now();
   let playerState = "idle";
@@ -60,6 +66,12 @@ export function createTile(camera, { url, token = () => null, audio = false }) {
     el.dataset.state = state;
     stateEl.dataset.i18n = `video.state.${state}`;
     el.querySelector(".tile-name").textContent = localName(camera);
+    // Recording state, when the camera worker reports one (`recording` in its status); a
+    // camera not meant to record says nothing.
+    const recording = status && typeof status.recording === "boolean" ? status.recording : null;
+    rec.hidden = recording === null || (camera.record === false && !recording);
+    rec.dataset.recording = String(recording);
+    rec.dataset.i18n = recording ? "video.rec_on" : "video.rec_off";
     if (status && status.online && typeof status.fps === "number") {
       info.textContent = t("video.info", { fps: status.fps.toFixed(1), kbps: Math.round((status.bitrate || 0) / 1000) });
     } else {

@@ -1,9 +1,10 @@
 // Loads the vendored libraries (vendor/README.md) on first use, once per page. They are
-// classic scripts that define a global (window.L, window.uPlot), kept byte for byte as
-// published, so they are added as <script> elements rather than imported as modules.
+// classic scripts that define a global (window.L, window.uPlot, window.Hls), kept byte for
+// byte as published, so they are added as <script> elements rather than imported as modules.
 const BASE = "/static/vendor";
 export const LEAFLET = `${BASE}/leaflet-1.9.4`;
 export const UPLOT = `${BASE}/uplot-1.6.32`;
+export const HLS = `${BASE}/hls.js-1.7.4`;
 
 const pending = new Map();
 
@@ -47,4 +48,9 @@ export async function leaflet() {
 export async function uplot() {
   await Promise.all([style(`${UPLOT}/uPlot.min.css`), script(`${UPLOT}/uPlot.iife.min.js`)]);
   return window.uPlot;
+}
+
+export async function hls() {
+  await script(`${HLS}/hls.min.js`);
+  return window.Hls;
 }

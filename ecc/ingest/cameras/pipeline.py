@@ -83,6 +83,10 @@ class StreamPipeline:
     def unlisten(self, listener: Listener) -> None:
         self._listeners.discard(listener)
 
+    def gop(self) -> list[AccessUnit]:
+        """The access units since the newest keyframe (none while offline): a still's source."""
+        return list(self._gop)
+
     def refresh(self) -> None:
         """Recompute the time-based figures (fps falls to 0 when frames stop)."""
         now = time.monotonic()

@@ -11,7 +11,11 @@ Boot sequence of one worker:
    camera reconnect each time;
 3. health: each camera's status, published retained on `<prefix>/cameras/{id}/status` every
    `status_interval_s` and at each change; a camera whose main stream is offline for
-   `offline_alert_s` raises a camera-offline alert (ecc.bus.alerter), resolved when it is back.
+   `offline_alert_s` raises a camera-offline alert (ecc.bus.alerter), resolved when it is back;
+4. analysis (analysis.py): motion detection of the cameras that have it, and a still of each,
+   fed from the same pulls (a camera is connected to once per stream);
+5. recording (recording.py): the main stream of each camera with `record = true`, into
+   segment files indexed in the store, with reconcile at start and retention.
 """
 
 from __future__ import annotations
@@ -31,9 +35,12 @@ from ecc import times
 from ecc.bus import Bus, Topics
 from ecc.bus.alerter import Alerter, Condition
 from ecc.config import Camera, Settings, Site, signing_secret
+from ecc.ingest.cameras.analysis import Analysis
 from ecc.ingest.cameras.pipeline import StreamPipeline
 from ecc.ingest.cameras.push import Push
+from ecc.ingest.cameras.recording import CameraRecording
 from ecc.media import rtc
+from ecc.media.motion_worker import MotionContext
 from ecc.storage import Store
 from ecc.storage.models import Severity
 from ecc.tokens import Tokens
@@ -112,6 +119,13 @@ class CameraWorker:
         self._tasks: set[asyncio.Task[None]] = set()
         self._changed = asyncio.Event()
         self.bus.subscribe(self.topics.camera_demand(), self._on_demand, qos=1)
+        motion = MotionContext(store, bus.publish, self.topics, settings.data_dir, site.timezone)
+        self.analysis = Analysis(motion, bus, self.topics)
+        for state in self.cameras.values():
+            self.analysis.add(state.camera, state.pipelines)
+        self.recording = CameraRecording(settings, store, self.alerter)
+        for state in self.cameras.values():
+            self.recording.add(state.camera, state.pipelines)
 
     async def run(self) -> None:
         rtc.register_h264_profiles()
@@ -125,6 +139,8 @@ class CameraWorker:
                 if state.camera.preload:
                     for stream in state.pipelines:
                         self._start_push(state, stream)
+            self.analysis.start(self._spawn)
+            self.recording.start(self._spawn)
             await self._health()
         finally:
             await self._stop()
@@ -256,6 +272,7 @@ class CameraWorker:
             "keyframe_age_s": main["keyframe_age_s"],
             "since": main["since"],
             "error": main["error"],
+            "recording": self.recording.state(state.camera.id),
             "streams": streams,
             "ts": times.iso(time.time()),
         }

@@ -18,8 +18,11 @@ from ecc.storage.mongo import (
     audit,
     dead_letters,
     deliveries,
+    incidents,
     motion_events,
+    positions,
     readings,
+    recordings,
     state,
     users,
 )
@@ -33,6 +36,9 @@ INDEXES = [
     audit.create_indexes,
     motion_events.create_indexes,
     deliveries.create_indexes,
+    positions.create_indexes,
+    recordings.create_indexes,
+    incidents.create_indexes,
 ]
 
 
@@ -50,6 +56,9 @@ class MongoStore:
         self.state = state.MongoState(db)
         self.motion_events = motion_events.MongoMotionEvents(db)
         self.deliveries = deliveries.MongoDeliveries(db)
+        self.positions = positions.MongoPositions(db)
+        self.incidents = incidents.MongoIncidents(db)
+        self.recordings = recordings.MongoRecordings(db)
 
     @classmethod
     def connect(cls, url: str) -> MongoStore:

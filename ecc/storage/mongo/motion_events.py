@@ -31,6 +31,7 @@ def _document(e: MotionEvent) -> Document:
         "thumbnail": e.thumbnail,
         "alert_id": e.alert_id,
         "announced": e.announced,
+        "label": e.label,
     }
 
 
@@ -47,6 +48,7 @@ def _event(d: Document) -> MotionEvent:
         thumbnail=d["thumbnail"],
         alert_id=d["alert_id"],
         announced=bool(d["announced"]),
+        label=d.get("label"),
     )
 
 

@@ -9,8 +9,11 @@ from ecc.storage.sqlite import (
     audit,
     dead_letters,
     deliveries,
+    incidents,
     motion_events,
+    positions,
     readings,
+    recordings,
     state,
     users,
 )
@@ -25,6 +28,9 @@ SCHEMAS = [
     state.SCHEMA,
     motion_events.SCHEMA,
     deliveries.SCHEMA,
+    positions.SCHEMA,
+    recordings.SCHEMA,
+    incidents.SCHEMA,
 ]
 
 
@@ -41,6 +47,9 @@ class SQLiteStore:
         self.state = state.SQLiteState(self.db)
         self.motion_events = motion_events.SQLiteMotionEvents(self.db)
         self.deliveries = deliveries.SQLiteDeliveries(self.db)
+        self.recordings = recordings.SQLiteRecordings(self.db)
+        self.positions = positions.SQLitePositions(self.db)
+        self.incidents = incidents.SQLiteIncidents(self.db)
 
     def ping(self) -> bool:
         return bool(self.db.conn().execute("SELECT 1").fetchone() == (1,))

@@ -23,7 +23,8 @@ CREATE TABLE IF NOT EXISTS motion_events (
     box_h REAL NOT NULL,
     thumbnail TEXT,
     alert_id TEXT,
-    announced INTEGER NOT NULL
+    announced INTEGER NOT NULL,
+    label TEXT
 );
 CREATE INDEX IF NOT EXISTS motion_events_camera ON motion_events (camera_id, start);
 CREATE INDEX IF NOT EXISTS motion_events_start ON motion_events (start)
@@ -31,27 +32,33 @@ CREATE INDEX IF NOT EXISTS motion_events_start ON motion_events (start)
 
 _COLUMNS = (
     'id, camera_id, zone, start, "end", peak_score, box_x, box_y, box_w, box_h,'
-    " thumbnail, alert_id, announced"
+    " thumbnail, alert_id, announced, label"
 )
 
 
 def _event(row: tuple[Any, ...]) -> MotionEvent:
-    i, camera, zone, start, end, peak, x, y, w, h, thumbnail, alert_id, announced = row
+    i, camera, zone, start, end, peak, x, y, w, h, thumbnail, alert_id, announced, label = row
     return MotionEvent(
-        i, camera, zone, start, end, peak, (x, y, w, h), thumbnail, alert_id, bool(announced)
+        i, camera, zone, start, end, peak, (x, y, w, h), thumbnail, alert_id, bool(announced), label
     )
 
 
 class SQLiteMotionEvents:
     def __init__(self, db: Database) -> None:
         self._db = db
+        with db.write() as conn:
+            # Files made before events had a label: add the column (inside the write lock, so
+            # two processes opening the file at once do not both add it).
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(motion_events)")}
+            if "label" not in columns:
+                conn.execute("ALTER TABLE motion_events ADD COLUMN label TEXT")
 
     def put(self, event: MotionEvent) -> None:
         e = event
         with self._db.write() as conn:
             conn.execute(
                 f"INSERT OR REPLACE INTO motion_events ({_COLUMNS})"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     e.id,
                     e.camera_id,
@@ -63,6 +70,7 @@ class SQLiteMotionEvents:
                     e.thumbnail,
                     e.alert_id,
                     int(e.announced),
+                    e.label,
                 ),
             )
 

@@ -1,0 +1,103 @@
+"""The operators' incidents page in Chromium: open an incident by hand, link the alert, dispatch
+a vehicle, take a note, move it to monitoring and close it, each change in the API and on the
+timeline; a second page follows over `incident` events; every string of the page (and of the
+review of that incident) is in the catalogues, in both languages."""
+
+from __future__ import annotations
+
+import time
+import zipfile
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from ecc.storage.models import NewAlert
+from tests.browser.helpers import sign_in
+from tests.browser.i18n import site_words, unexplained
+from tests.browser.test_i18n_catalogue import LANGUAGES, with_language
+from tests.support.center import RunningCenter
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def test_an_operator_runs_an_incident_from_the_page(
+    browser: Browser, page: Page, center: RunningCenter
+) -> None:
+    alert = center.store.alerts.insert(
+        NewAlert(
+            "level", "danger", "station", "zhonghe-xinqi", "water_level", 3.1, 3.0, "", time.time()
+        )
+    )
+    sign_in(page, center, "operator", "/incidents")
+    page.click("#incident-new")
+    page.fill("#f-title", "明州路下穿积水")
+    page.select_option("#f-severity", "danger")
+    page.select_option("#f-station", "zhonghe-xinqi")
+    page.click("#incident-form button[type=submit]")
+    expect(page.locator("#incident-title")).to_have_text("明州路下穿积水")
+    [incident] = center.get("/api/incidents").json()
+    iid = incident["id"]
+    # The station brought its cameras.
+    assert incident["sources"] == [
+        "station:zhonghe-xinqi",
+        "camera:town-xinqi",
+        "camera:underpass-mingzhou",
+    ]
+
+    # A leader watching the list sees it change as the operator works.
+    watcher = browser.new_context(viewport={"width": 1600, "height": 900}).new_page()
+    sign_in(watcher, center, "leader", "/incidents")
+    row = watcher.locator(f"tr[data-incident-id='{iid}']")
+    expect(row).to_have_attribute("data-state", "open")
+
+    page.select_option("#link-alert", alert.id)
+    page.click("#link-alert + button")
+    expect(page.locator(f"#incident-alerts li[data-alert-id='{alert.id}']")).to_be_visible()
+    page.select_option("#dispatch-vehicle", "cmd-2")
+    page.fill("#dispatch-instructions", "封闭下穿通道")
+    page.click("#dispatch-form button[type=submit]")
+    expect(page.locator("#incident-tasks li[data-state=dispatched]")).to_contain_text(
+        "封闭下穿通道"
+    )
+    page.fill("#note-text", "积水约 40 cm")
+    page.click(".note-form button")
+    expect(page.locator("#incident-notes li")).to_contain_text("积水约 40 cm")
+    page.click("button[data-to=monitoring]")
+    expect(row).to_have_attribute("data-state", "monitoring")
+    page.click("button[data-to=closed]")
+    expect(page.locator(".incident-state")).to_have_text("已结束")
+    expect(page.locator("#incident-tasks li[data-state=done]")).to_have_count(1)
+
+    kinds = [e["kind"] for e in center.get(f"/api/incidents/{iid}/timeline").json()]
+    assert kinds == [
+        "alert.raised",
+        "incident.opened",
+        "incident.linked",
+        "task.dispatched",
+        "note",
+        "incident.state",
+        "incident.state",
+    ]
+    expect(page.locator("#incident-timeline li")).to_have_count(len(kinds))
+    watcher.context.close()
+
+    # The export, with its progress on the page, arrives as a download.
+    with page.expect_download() as download:
+        page.click("#incident-export")
+    expect(page.locator("#incident-export-status")).to_have_text("导出完成")
+    assert page.locator("#incident-export-progress").evaluate("(p) => p.value") == 1
+    names = zipfile.ZipFile(download.value.path()).namelist()
+    assert f"incident-{iid[:12]}/report.html" in names
+
+    # Every visible string comes from the catalogues, with an incident on show.
+    allowed = [*site_words(center), "明州路下穿积水", "封闭下穿通道", "积水约 40 cm"]
+    problems = []
+    for lang in LANGUAGES:
+        with_language(page, f"{center.url}/incidents#{iid}", lang)
+        expect(page.locator("#incident-timeline li")).to_have_count(len(kinds))
+        problems += [f"{lang} /incidents: {s}" for s in unexplained(page, allowed)]
+        with_language(page, f"{center.url}/review?id={iid}", lang)
+        expect(page.locator("#rv-log li")).to_have_count(len(kinds))
+        problems += [f"{lang} /review: {s}" for s in unexplained(page, allowed)]
+    assert page.evaluate("window.eccI18n.missingKeys()") == []
+    assert problems == [], "\n".join(problems)
