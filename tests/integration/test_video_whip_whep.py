@@ -117,6 +117,12 @@ async def test_whep_refuses_what_it_cannot_answer(center: RunningCenter) -> None
         # Nobody pushes this camera: 503, and when to try again.
         r = await asyncio.to_thread(post, url, offer, token)
         assert r.status_code == 503 and r.headers["Retry-After"] == "5"
+        assert "not being pushed" in r.json()["detail"]
+        # A camera its worker reports offline is refused without waiting for it.
+        center.app.state.live.camera_status["quay"] = {"id": "quay", "online": False}
+        r = await asyncio.to_thread(post, url, offer, token)
+        assert r.status_code == 503 and r.headers["Retry-After"] == "5"
+        assert r.json()["detail"] == "camera quay is offline"
     finally:
         await pc.close()
 

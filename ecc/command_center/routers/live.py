@@ -12,7 +12,13 @@ from fastapi import APIRouter, HTTPException, Request, Response, status
 
 from ecc.command_center.deps import SiteDep
 from ecc.command_center.mediahub import SourceKey
-from ecc.command_center.routers.video import OFFER_DOC, hub_of, read_offer, start_viewer
+from ecc.command_center.routers.video import (
+    OFFER_DOC,
+    hub_of,
+    read_offer,
+    refuse_if_offline,
+    start_viewer,
+)
 from ecc.config import Camera, Site
 
 router = APIRouter(prefix="/api/public", tags=["public"])
@@ -41,6 +47,7 @@ async def public_whep(camera_id: str, request: Request, site: SiteDep) -> Respon
     camera = public_camera(site, camera_id)
     offer = await read_offer(request)
     key = SourceKey(f"camera:{camera.id}", "sub" if camera.sub is not None else "main")
+    refuse_if_offline(request, key)
     return await start_viewer(
         hub_of(request), key, offer, f"/api/public/whep/{camera.id}", public=True
     )

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
 from ecc.command_center.deps import Principal, SiteDep, allow
+from ecc.command_center.live import LiveState
 from ecc.command_center.mediahub import (
     BadOffer,
     MediaHub,
@@ -85,6 +86,21 @@ def created(answer: str, location: str) -> Response:
     )
 
 
+def refuse_if_offline(request: Request, key: SourceKey) -> None:
+    """A camera its worker reports offline gets a 503 at once rather than after `whep_wait_s`:
+    a wall of offline cameras must not hold the browser's few connections to the center."""
+    if key.camera_id is None:
+        return
+    live: LiveState = request.app.state.live
+    health = live.camera_status.get(key.camera_id)
+    if health is not None and health.get("online") is False:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            detail=f"camera {key.camera_id} is offline",
+            headers={"Retry-After": str(RETRY_NOT_PUBLISHING_S)},
+        )
+
+
 async def start_viewer(
     hub: MediaHub, key: SourceKey, offer: str, location_prefix: str, public: bool
 ) -> Response:
@@ -155,6 +171,7 @@ async def whep(
     does not start pushing in time (offline)."""
     offer = await read_offer(request)
     key = source_key(site, source_id, stream)
+    refuse_if_offline(request, key)
     return await start_viewer(hub_of(request), key, offer, f"/api/whep/{source_id}", False)
 
 
