@@ -8,7 +8,19 @@ Prints one JSON object:
 - stored_p50_ms, stored_p99_ms: publish -> committed, at a steady `--rate` (default 2,000/s);
 - alert_p50_ms, alert_p99_ms: publish of a reading that crosses a threshold -> its alert on a
   WebSocket client of the center, during that steady load.
-Figures are of this machine at this moment: on a shared machine, compare ratios.
+
+The steady load runs twice, on a site file generated for the run (the example site's stations
+and `--stations` more):
+- spread (the top-level figures): the rate spread over hundreds of stations, each a few
+  readings a second (water levels with level and rise rules, rain gauges with the rainstorm
+  signals, air quality), whose windows hold history stored before the worker started (an hour
+  of levels, twelve hours of rain), as a worker that has been running finds them; some of the
+  water-level stations cross their danger level and fall back every few seconds;
+- dense (under "dense"): the example site's seven river and reservoir stations at ~285
+  readings/s each, their windows growing by thousands of points, and one more station crossing
+  its warning level every 0.25 s: the worst case for the rules' windows.
+Figures are of this machine at this moment: on a shared machine, compare ratios (the load
+average is printed beside them).
 """
 
 from __future__ import annotations
@@ -25,6 +37,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,9 +51,10 @@ from ecc.bus.broker import PrivateBroker, free_port
 from ecc.bus.client import BrokerAddress
 from ecc.command_center.auth import hash_password
 from ecc.config.settings import IngestSettings
+from ecc.config.site import EXAMPLE_SITE, load_site
 from ecc.ingest.session import DurableSession, Inbox, SessionConfig
-from ecc.storage import open_store
-from ecc.storage.models import User
+from ecc.storage import Store, open_store
+from ecc.storage.models import Reading, User
 
 STATIONS = [
     "xiaojia-xiaogang",
@@ -54,6 +68,11 @@ STATIONS = [
 ALERT_STATION = "dapu-chaiqiao"  # warning 2.6, danger 3.1: no rise rule
 LEVEL = {"ruiyansi-reservoir": 30.0, "xinluao-reservoir": 45.0, "dongao-reservoir": 20.0}
 PASSWORD = "bench-password-1"
+# Generated stations: 70% water level, 20% rain gauges, 10% air quality.
+KINDS = (("wl", "water_level", 0.7), ("rain", "rain", 0.2), ("air", "air", 0.1))
+CROSSING_STATIONS = 8  # water-level stations of the spread load that cross their danger level
+CROSSING_PERIOD_S = 2.0  # each one: high for this long, then low for this long
+HISTORY = {"water_level": (3600.0, 10.0), "rain": (12 * 3600.0, 60.0)}  # span, one reading per
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -61,6 +80,82 @@ def percentile(values: list[float], p: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def generated_stations(n: int) -> list[tuple[str, str]]:
+    """(id, kind) of n stations, the kinds in the proportions of KINDS."""
+    out: list[tuple[str, str]] = []
+    for prefix, kind, share in KINDS:
+        count = n - len(out) if prefix == KINDS[-1][0] else round(n * share)
+        out.extend((f"gen-{prefix}-{k:03d}", kind) for k in range(count))
+    return out
+
+
+def write_site(folder: Path, generated: list[tuple[str, str]]) -> Path:
+    """The example site's stations (without their cameras) and the generated ones."""
+    example = load_site(EXAMPLE_SITE)
+    lines = [
+        f"name = {json.dumps(example.name)}",
+        f"timezone = {json.dumps(example.timezone)}",
+        f"offline_after_intervals = {example.offline_after_intervals}",
+        "",
+        "[map]",
+        f"center_lat = {example.map.center_lat}",
+        f"center_lon = {example.map.center_lon}",
+        f"zoom = {example.map.zoom}",
+    ]
+    stations = [st.model_dump(exclude_none=True, exclude={"cameras"}) for st in example.stations]
+    for k, (station, kind) in enumerate(generated):
+        st: dict[str, Any] = {
+            "id": station,
+            "name": f"生成站 {k}",
+            "kind": kind,
+            "lat": example.map.center_lat + (k % 25) * 0.002,
+            "lon": example.map.center_lon + (k // 25) * 0.002,
+            "interval_s": 1,
+            # Silent through the other phases: not an outage that the bench should announce.
+            "offline_after_s": 3600,
+        }
+        if kind == "water_level":
+            st["thresholds"] = {
+                "water_level": {
+                    "warning": 2.6,
+                    "danger": 3.1,
+                    "deadband": 0.05,
+                    "rise_per_hour": 0.3,
+                }
+            }
+        stations.append(st)
+    for st in stations:
+        thresholds = st.pop("thresholds", {})
+        lines += ["", "[[stations]]"]
+        lines += [f"{key} = {json.dumps(value)}" for key, value in st.items()]
+        for metric, t in thresholds.items():
+            lines += ["", f"[stations.thresholds.{metric}]"]
+            lines += [f"{key} = {json.dumps(value)}" for key, value in t.items()]
+    path = folder / "site.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def values(kind: str, i: int, high: bool = False) -> dict[str, float]:
+    """What a generated station reports, quietly: no alert unless `high`."""
+    if kind == "water_level":
+        return {"water_level": 3.5 if high else 2.0 + (i % 5) / 100}
+    if kind == "rain":
+        return {"rainfall": 0.02 if i % 7 == 0 else 0.0}
+    return {"pm25": 30.0 + i % 9, "pm10": 50.0, "aqi": 45.0}
+
+
+def prefill(store: Store, generated: list[tuple[str, str]], end: float) -> int:
+    """History up to `end` for the generated stations, what their rules' windows hold."""
+    total = 0
+    for station, kind in generated:
+        span, every = HISTORY.get(kind, (60.0, 60.0))
+        n = int(span / every)
+        batch = [Reading(station, end - (n - k) * every, values(kind, k)) for k in range(n)]
+        total += len(store.readings.insert(batch))
+    return total
 
 
 def backlog_files(folder: Path, n: int, t0: float) -> list[tuple[str, Path]]:
@@ -187,13 +282,39 @@ def count(db: Path) -> int:
         return int(conn.execute("SELECT count(*) FROM readings").fetchone()[0])
 
 
+@dataclass(frozen=True)
+class Load:
+    """Who reports during a steady phase, and which stations' alerts are timed."""
+
+    name: str
+    stations: list[tuple[str, str]]
+    """(id, kind), reporting in turn."""
+    crossing: list[str]
+    """Stations among them that cross their danger level and fall back, in turn."""
+    extra: str | None = None
+    """A station beside them whose level crosses its warning level every 0.25 s."""
+
+    def watched(self) -> set[str]:
+        return {*self.crossing, *([self.extra] if self.extra else [])}
+
+
+def dense_load() -> Load:
+    return Load("dense", [(s, "water_level") for s in STATIONS], [], extra=ALERT_STATION)
+
+
+def spread_load(generated: list[tuple[str, str]]) -> Load:
+    levels = [s for s, kind in generated if kind == "water_level"]
+    return Load("spread", generated, levels[:CROSSING_STATIONS])
+
+
 class Steady:
     """Readings at a steady rate, stamped with their publish time, plus threshold crossings."""
 
-    def __init__(self, broker: PrivateBroker, rate: float, seconds: float) -> None:
+    def __init__(self, broker: PrivateBroker, load: Load, rate: float, seconds: float) -> None:
+        self.load = load
         self.rate = rate
         self.seconds = seconds
-        self.sent: dict[str, list[float]] = {s: [] for s in STATIONS}
+        self.sent: dict[str, list[float]] = {s: [] for s, _ in load.stations}
         self.crossings: list[float] = []
         c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-steady", protocol=mqtt.MQTTv5)
         c.max_inflight_messages_set(1000)
@@ -205,9 +326,12 @@ class Steady:
         self.client = c
 
     def run(self) -> None:
+        stations = self.load.stations
+        crossing = {s: k for k, s in enumerate(self.load.crossing)}
+        high: dict[str, bool] = dict.fromkeys(crossing, False)
         started = time.monotonic()
         i = 0
-        high = False
+        extra_high = False
         next_crossing = started + 0.5
         while True:
             now = time.monotonic()
@@ -216,19 +340,31 @@ class Steady:
             due = started + i / self.rate
             if due > now:
                 time.sleep(due - now)
-            station = STATIONS[i % len(STATIONS)]
+            station, kind = stations[i % len(stations)]
+            n = i // len(stations)
             ts = round(time.time(), 3)
-            payload = {"ts": ts, "values": {"water_level": LEVEL.get(station, 2.0)}}
+            if station in crossing:
+                # High for a period, low for a period, the stations a share of it apart.
+                phase = (now - started) / CROSSING_PERIOD_S + crossing[station] / len(crossing)
+                up = now - started > 0.5 and int(phase) % 2 == 1
+                if up != high[station]:
+                    high[station] = up
+                    self.crossings.append(ts)
+                payload = {"ts": ts, "values": values(kind, n, up)}
+            elif self.load.extra is None:
+                payload = {"ts": ts, "values": values(kind, n)}
+            else:
+                payload = {"ts": ts, "values": {"water_level": LEVEL.get(station, 2.0)}}
             self.client.publish(f"ecc/v1/stations/{station}/readings", orjson.dumps(payload), 1)
             self.sent[station].append(ts)
             i += 1
-            if now >= next_crossing:
-                high = not high
+            if self.load.extra is not None and now >= next_crossing:
+                extra_high = not extra_high
                 ts = round(time.time(), 3)
-                level = 3.5 if high else 2.0
+                level = 3.5 if extra_high else 2.0
                 payload = {"ts": ts, "values": {"water_level": level}}
                 self.client.publish(
-                    f"ecc/v1/stations/{ALERT_STATION}/readings", orjson.dumps(payload), 1
+                    f"ecc/v1/stations/{self.load.extra}/readings", orjson.dumps(payload), 1
                 )
                 self.crossings.append(ts)
                 next_crossing = now + 0.25
@@ -239,16 +375,18 @@ class Steady:
 
 
 def watch_stored(
-    db: Path, stop: threading.Event, seen: dict[str, list[tuple[float, float]]]
+    db: Path, stations: list[str], stop: threading.Event, seen: dict[str, list[tuple[float, float]]]
 ) -> None:
     """(newest stored ts, when seen) per station, polled from the `latest` table."""
     conn = sqlite3.connect(db, timeout=30)
+    query = (
+        "SELECT station_id, max(ts) FROM latest WHERE station_id IN "
+        f"({','.join('?' * len(stations))}) GROUP BY station_id"
+    )
     last: dict[str, float] = {}
     while not stop.is_set():
         now = time.time()
-        for station, ts in conn.execute(
-            "SELECT station_id, ts FROM latest WHERE metric = 'water_level'"
-        ):
+        for station, ts in conn.execute(query, stations):
             if ts != last.get(station):
                 last[station] = ts
                 seen.setdefault(station, []).append((ts, now))
@@ -258,10 +396,9 @@ def watch_stored(
 
 def stored_latencies(steady: Steady, seen: dict[str, list[tuple[float, float]]]) -> list[float]:
     out = []
-    for station, sent in steady.sent.items():
-        marks = seen.get(station, [])
+    for station, marks in seen.items():
         j = 0
-        for ts in sent:
+        for ts in steady.sent[station]:
             while j < len(marks) and marks[j][0] < ts:
                 j += 1
             if j < len(marks):
@@ -269,7 +406,9 @@ def stored_latencies(steady: Steady, seen: dict[str, list[tuple[float, float]]])
     return out
 
 
-def alert_watch(url: str, token: str, stop: threading.Event, got: list[tuple[float, Any]]) -> None:
+def alert_watch(
+    url: str, token: str, watched: set[str], stop: threading.Event, got: list[tuple[float, Any]]
+) -> None:
     with connect(f"{url}/api/events?token={token}", open_timeout=10) as ws:
         while not stop.is_set():
             try:
@@ -278,14 +417,14 @@ def alert_watch(url: str, token: str, stop: threading.Event, got: list[tuple[flo
                 continue
             received = time.time()
             msg = json.loads(raw)
-            if msg["type"] == "alert" and msg["data"]["source"]["id"] == ALERT_STATION:
+            if msg["type"] == "alert" and msg["data"]["source"]["id"] in watched:
                 got.append((received, msg["data"]))
 
 
 def alert_latencies(got: list[tuple[float, Any]]) -> list[float]:
     out = []
     for received, data in got:
-        at = data["resolved_at"] if data["state"] == "resolved" else data["raised_at"]
+        at = data["resolved_at"] if data["state"] == "resolved" else data["updated_at"]
         out.append((received - parse_iso(at)) * 1000)
     return out
 
@@ -296,12 +435,85 @@ def parse_iso(text: str) -> float:
     return times.parse(text)
 
 
+@dataclass
+class Phase:
+    """A steady phase's figures."""
+
+    steady: Steady
+    stored: list[float]
+    alerts: list[float]
+    bus: list[float]
+    load_average: tuple[float, float, float]
+
+    def figures(self) -> dict[str, Any]:
+        return {
+            "stored_p50_ms": round(percentile(self.stored, 50), 1),
+            "stored_p99_ms": round(percentile(self.stored, 99), 1),
+            "alert_p50_ms": round(percentile(self.alerts, 50), 1),
+            "alert_p99_ms": round(percentile(self.alerts, 99), 1),
+            "steady_stations": len(self.steady.load.stations),
+            "steady_rate_per_s": self.steady.rate,
+            "steady_readings": sum(len(v) for v in self.steady.sent.values()),
+            "stored_sampled": len(self.stored),
+            "stored_mean_ms": round(statistics.fmean(self.stored), 1) if self.stored else None,
+            "alert_crossings_sent": len(self.steady.crossings),
+            "alert_changes_measured": len(self.alerts),
+            "alert_on_bus_p50_ms": round(percentile(self.bus, 50), 1),
+            "alert_on_bus_p99_ms": round(percentile(self.bus, 99), 1),
+            "load_average_1m": self.load_average[0],
+        }
+
+
+def steady_phase(
+    broker: PrivateBroker, load: Load, args: argparse.Namespace, db: Path, url: str, token: str
+) -> Phase:
+    ids = [s for s, _ in load.stations]
+    # publish -> stored, on a sample of the stations (polling all of them would load the
+    # machine more than the worker does): every station of a small load, 1 in 20 otherwise.
+    sample = ids if len(ids) <= 20 else ids[:: max(1, len(ids) // 25)]
+    stop = threading.Event()
+    seen: dict[str, list[tuple[float, float]]] = {}
+    alerts: list[tuple[float, Any]] = []
+    threads = [
+        threading.Thread(target=watch_stored, args=(db, sample, stop, seen), name="bench-stored"),
+        threading.Thread(
+            target=alert_watch,
+            args=(f"ws://{url.removeprefix('http://')}", token, load.watched(), stop, alerts),
+            name="bench-alerts",
+        ),
+    ]
+    for t in threads:
+        t.start()
+    time.sleep(0.5)  # the WebSocket client is connected
+    steady = Steady(broker, load, args.rate, args.seconds)
+    steady.run()
+    time.sleep(1.0)  # the last readings and alerts come in
+    stop.set()
+    for t in threads:
+        t.join()
+    steady.stop()
+    watched = load.watched()
+    return Phase(
+        steady,
+        stored_latencies(steady, seen),
+        alert_latencies(alerts),
+        alert_latencies([(t, d) for t, d in steady.on_bus if d["source"]["id"] in watched]),
+        os.getloadavg(),
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="under a minute")
+    ap.add_argument("--quick", action="store_true", help="under a minute and a half")
     ap.add_argument("--readings", type=int, help="backlog size for the throughput figures")
     ap.add_argument("--rate", type=float, default=2000.0, help="steady readings/s for latencies")
-    ap.add_argument("--seconds", type=float, help="length of the steady run")
+    ap.add_argument("--seconds", type=float, help="length of each steady phase")
+    ap.add_argument(
+        "--stations", type=int, default=500, help="generated stations of the spread load"
+    )
+    ap.add_argument(
+        "--steady", choices=["both", "spread", "dense"], default="both", help="steady phases"
+    )
     ap.add_argument(
         "--batch-interval-ms", type=int, default=None, help="the worker's ingest.batch_interval_ms"
     )
@@ -310,7 +522,9 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     n = args.readings or (28_000 if args.quick else 140_000)
     n -= n % len(STATIONS)
-    seconds = args.seconds or (8.0 if args.quick else 30.0)
+    args.seconds = args.seconds or (8.0 if args.quick else 30.0)
+    generated = generated_stations(args.stations)
+    phases: dict[str, Phase] = {}
 
     with tempfile.TemporaryDirectory(prefix="ecc-bench-") as tmp:
         folder = Path(tmp)
@@ -325,8 +539,11 @@ def main() -> None:
             port = free_port()
             linger = args.batch_interval_ms or IngestSettings().batch_interval_ms
             env = environment(folder, broker, port, linger)
+            env["ECC_SITE"] = str(write_site(folder, generated))
             store = open_store(env["ECC_DATABASE_URL"])
             store.users.add(User("bench", "admin", hash_password(PASSWORD), time.time()))
+            # Stored before the worker starts, which loads these windows as it catches up.
+            prefilled = prefill(store, generated, time.time() - 5) if args.steady != "dense" else 0
             store.close()
             db = folder / "ecc.db"
             center = start(["serve"], env, folder, "center")
@@ -334,10 +551,15 @@ def main() -> None:
             url = f"http://127.0.0.1:{port}"
             wait(lambda: _up(url), 30, "the center")
             # The worker's subscription exists once a probe is stored.
-            probe = Steady(broker, 1, 0)
-            wait(lambda: _probe(probe, db), 30, "the ingest worker")
+            base = count(db)
+            probe = Steady(broker, dense_load(), 1, 0)
+            wait(lambda: _probe(probe, db, base), 60, "the ingest worker")
             probe.stop()
             base = count(db)
+            token = httpx.post(
+                f"{url}/api/auth/login", json={"username": "bench", "password": PASSWORD}
+            ).json()["token"]
+            relayed = _relayed(url, token)
 
             started = time.monotonic()
             flood = Flood(broker, files)
@@ -345,32 +567,14 @@ def main() -> None:
             rate = n / (time.monotonic() - started)
             flood.close()
 
-            token = httpx.post(
-                f"{url}/api/auth/login", json={"username": "bench", "password": PASSWORD}
-            ).json()["token"]
             # The center relays readings too; let it work off the backlog's before timing alerts.
-            wait(lambda: _relayed(url, token) >= base + n, 300, "the center's relay")
-            stop = threading.Event()
-            seen: dict[str, list[tuple[float, float]]] = {}
-            alerts: list[tuple[float, Any]] = []
-            threads = [
-                threading.Thread(target=watch_stored, args=(db, stop, seen), name="bench-stored"),
-                threading.Thread(
-                    target=alert_watch,
-                    args=(f"ws://127.0.0.1:{port}", token, stop, alerts),
-                    name="bench-alerts",
-                ),
-            ]
-            for t in threads:
-                t.start()
-            time.sleep(0.5)  # the WebSocket client is connected
-            steady = Steady(broker, args.rate, seconds)
-            steady.run()
-            time.sleep(1.0)  # the last readings and alerts come in
-            stop.set()
-            for t in threads:
-                t.join()
-            steady.stop()
+            wait(lambda: _relayed(url, token) >= relayed + n, 300, "the center's relay")
+            if args.steady in ("both", "spread"):
+                phases["spread"] = steady_phase(
+                    broker, spread_load(generated), args, db, url, token
+                )
+            if args.steady in ("both", "dense"):
+                phases["dense"] = steady_phase(broker, dense_load(), args, db, url, token)
         finally:
             for proc in (worker, center):
                 if proc is not None:
@@ -378,32 +582,19 @@ def main() -> None:
                     proc.wait(timeout=30)
             broker.stop()
 
-    stored = stored_latencies(steady, seen)
-    alert_ms = alert_latencies(alerts)
-    bus_ms = alert_latencies(
-        [(t, d) for t, d in steady.on_bus if d["source"]["id"] == ALERT_STATION]
-    )
-    print(
-        json.dumps(
-            {
-                "readings_per_s": round(rate),
-                "raw_ceiling_per_s": round(ceiling),
-                "stored_p50_ms": round(percentile(stored, 50), 1),
-                "stored_p99_ms": round(percentile(stored, 99), 1),
-                "alert_p50_ms": round(percentile(alert_ms, 50), 1),
-                "alert_p99_ms": round(percentile(alert_ms, 99), 1),
-                "ratio_to_ceiling": round(rate / ceiling, 2),
-                "backlog_readings": n,
-                "steady_rate_per_s": args.rate,
-                "steady_readings": sum(len(v) for v in steady.sent.values()),
-                "alert_changes_measured": len(alert_ms),
-                "alert_crossings_sent": len(steady.crossings),
-                "stored_mean_ms": round(statistics.fmean(stored), 1) if stored else None,
-                "alert_on_bus_p50_ms": round(percentile(bus_ms, 50), 1),
-                "alert_on_bus_p99_ms": round(percentile(bus_ms, 99), 1),
-            }
-        )
-    )
+    main_phase = phases.get("spread") or phases["dense"]
+    out: dict[str, Any] = {
+        "readings_per_s": round(rate),
+        "raw_ceiling_per_s": round(ceiling),
+        **main_phase.figures(),
+        "ratio_to_ceiling": round(rate / ceiling, 2),
+        "backlog_readings": n,
+        "prefilled_readings": prefilled,
+        "steady_load": main_phase.steady.load.name,
+    }
+    if "dense" in phases and main_phase is not phases["dense"]:
+        out["dense"] = phases["dense"].figures()
+    print(json.dumps(out))
 
 
 def _relayed(url: str, token: str) -> float:
@@ -426,11 +617,11 @@ def _up(url: str) -> bool:
         return False
 
 
-def _probe(probe: Steady, db: Path) -> bool:
+def _probe(probe: Steady, db: Path, base: int) -> bool:
     payload = {"ts": time.time() - 3600, "values": {"water_level": 2.0}}
     probe.client.publish(f"ecc/v1/stations/{STATIONS[0]}/readings", orjson.dumps(payload), 1)
     time.sleep(0.2)
-    return db.exists() and count(db) > 0
+    return count(db) > base
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ from ecc.ingest.session import DurableSession, Inbox, Message, SessionConfig
 from ecc.sensors.engine import RuleEngine
 from ecc.sensors.presence import Presence
 from ecc.sensors.validation import Limits, Rejected, Validator
+from ecc.sensors.window import WindowCounts
 from ecc.storage import Store
 from ecc.storage.models import DeadLetter, Reading
 
@@ -159,6 +160,7 @@ class _Writer:
             next_check = 0.0
             next_report = time.monotonic() + REPORT_EVERY_S
             reported = IngestCounts()
+            windows = WindowCounts()
             while not self._stop.is_set():
                 batch = self.session.inbox.take(self.batch_size, self.linger_s, idle_s=1.0)
                 if batch:
@@ -169,8 +171,9 @@ class _Writer:
                     self.counts.alerts += len(self.presence.check(now))
                     next_check = now + PRESENCE_CHECK_S
                 if time.monotonic() >= next_report:
-                    self._report(reported)
+                    self._report(reported, windows)
                     reported = IngestCounts(**vars(self.counts))
+                    windows = WindowCounts(**vars(self.engine.windows.counts))
                     next_report = time.monotonic() + REPORT_EVERY_S
         except BaseException as exc:
             log.exception("sensor ingest stopped by an error; unacknowledged messages stay queued")
@@ -222,11 +225,12 @@ class _Writer:
             raise Rejected("bad payload", 'a status is {"online": true|false}')
         return station, online
 
-    def _report(self, before: IngestCounts) -> None:
+    def _report(self, before: IngestCounts, windows: WindowCounts) -> None:
         c = self.counts
+        w = self.engine.windows.counts
         log.info(
             "sensor ingest, last %.0f s: %d received, %d stored, %d duplicates, %d rejected, "
-            "%d alert changes; %d held",
+            "%d alert changes; %d held; rule windows %d kept, %d extended, %d loaded",
             REPORT_EVERY_S,
             c.received - before.received,
             c.stored - before.stored,
@@ -234,6 +238,9 @@ class _Writer:
             c.rejected - before.rejected,
             c.alerts - before.alerts,
             self.session.inbox.held,
+            w.kept - windows.kept,
+            w.extended - windows.extended,
+            w.loaded - windows.loaded,
         )
 
 

@@ -99,7 +99,12 @@ class Inbox:
                 self._cond.wait(idle_s)
             if not self._items:
                 return []
-            deadline = time.monotonic() + linger_s
+            # From the first message's arrival, not from this call: messages that came in while
+            # the last batch was being stored have waited already, and an alert among them
+            # must not wait a full interval more. (Wall clock, as `received_at` is; bounded by
+            # `linger_s` all the same should the clock step.)
+            waited = time.time() - self._items[0].received_at
+            deadline = time.monotonic() + min(linger_s, max(0.0, linger_s - waited))
             while len(self._items) < batch and not self._closed:
                 left = deadline - time.monotonic()
                 if left <= 0:

@@ -8,8 +8,11 @@ a station's whole series in its memory. So no rule keeps state in memory that it
 back from the store:
 
 - the series a rule looks at (rate of rise over an hour, rain over 3/6/12 h, how long a level
-  has held) is loaded from the store for each batch, from the first new reading back by the
-  rule's span; what other workers stored is in it, whichever worker received it;
+  has held) reaches from the first new reading back by the rule's span and holds what other
+  workers stored, whichever worker received it. It is kept in memory between batches
+  (`ecc.sensors.window`), but checked against the store's tally of the station before each
+  use, and brought up to date (or loaded again) when another worker stored into it, so it is
+  always what a fresh load would give;
 - the state a rule carries from one reading to the next, the severity behind hysteresis, is the
   severity of the open alert in the store, read once per batch (`list_open`), so every worker
   starts from what any of them last decided;
@@ -25,8 +28,9 @@ State therefore survives a restart by construction; at start a worker also judge
 newest stored point once (`catch_up`), which covers a crash between storing a batch and judging
 it (the redelivered readings are duplicates by then and would not be judged again).
 
-The price is one indexed range query per (station, metric) with windowed rules in each batch,
-bounded by the number of stations, not by the number of readings.
+The price is one indexed lookup of the tally per station in each batch, plus, with several
+workers, the readings the others stored since; a window is read whole only when it is first
+used or when a reading came in behind its end.
 
 Blocking (it reads and writes the store): call it from the ingest worker's thread.
 """
@@ -40,6 +44,7 @@ from ecc.bus.alerter import Alerter, Condition
 from ecc.config import Site
 from ecc.sensors.presence import OFFLINE
 from ecc.sensors.rules import Rule, Series, station_rules
+from ecc.sensors.window import MAX_POINTS, Windows
 from ecc.storage import Store
 from ecc.storage.models import Alert, Point, Reading, open_key
 
@@ -52,39 +57,53 @@ def judged_at(alert: Alert) -> float:
 
 
 class RuleEngine:
-    def __init__(self, site: Site, store: Store, alerter: Alerter) -> None:
+    def __init__(
+        self, site: Site, store: Store, alerter: Alerter, max_points: int = MAX_POINTS
+    ) -> None:
         self._store = store
         self._alerter = alerter
         self._rules: dict[str, dict[str, list[Rule]]] = {
             s.id: rules for s in site.stations if (rules := station_rules(s))
         }
+        self.windows = Windows(
+            store,
+            {
+                station: {metric: max(r.span_s for r in rules) for metric, rules in by.items()}
+                for station, by in self._rules.items()
+            },
+            max_points,
+        )
 
     def on_readings(self, new: Sequence[Reading]) -> list[Alert]:
         """Judge newly stored readings; returns the alerts that changed."""
         if not new:
             return []
+        self.windows.stored(new)
         open_alerts = self._open_alerts()
-        points: dict[tuple[str, str], list[Point]] = {}
+        points: dict[str, dict[str, list[Point]]] = {}
         newest: dict[str, float] = {}
         for r in new:
             if r.ts > newest.get(r.station_id, float("-inf")):
                 newest[r.station_id] = r.ts
-            by_metric = self._rules.get(r.station_id)
-            if by_metric is None:
+            rules = self._rules.get(r.station_id)
+            if rules is None:
                 continue
             for metric, value in r.values.items():
-                if metric in by_metric:
-                    points.setdefault((r.station_id, metric), []).append(Point(r.ts, value))
+                if metric in rules:
+                    of_station = points.setdefault(r.station_id, {})
+                    of_station.setdefault(metric, []).append(Point(r.ts, value))
         changed: list[Alert] = []
         if points:
-            latest = {(x.station_id, x.metric): x.ts for x in self._store.readings.latest()}
-            for (station, metric), pts in points.items():
-                pts.sort(key=lambda p: p.ts)
-                rules = self._rules[station][metric]
-                series = self._series(station, metric, pts, rules, latest.get((station, metric)))
-                start = series.index_from(pts[0].ts)
-                for rule in rules:
-                    changed.extend(self._judge(station, rule, series, start, open_alerts))
+            for of_station in points.values():
+                for pts in of_station.values():
+                    pts.sort(key=lambda p: p.ts)
+            windows = self.windows.series(points)
+            for station, of_station in points.items():
+                for metric, pts in of_station.items():
+                    series = windows[station][metric]
+                    start = series.index_from(pts[0].ts)
+                    for rule in self._rules[station][metric]:
+                        changed.extend(self._judge(station, rule, series, start, open_alerts))
         for station, ts in newest.items():
             offline = open_alerts.get(open_key("station", station, OFFLINE, None))
             if offline is not None:
@@ -104,43 +123,26 @@ class RuleEngine:
         return changed
 
     def catch_up(self) -> list[Alert]:
-        """Judge every station's newest stored point, as a worker does when it starts."""
+        """Judge every station's newest stored point, as a worker does when it starts; this
+        also loads the windows that the first batches will use."""
         open_alerts = self._open_alerts()
         changed: list[Alert] = []
+        starts: dict[str, dict[str, float]] = {}
         for x in self._store.readings.latest():
-            rules = self._rules.get(x.station_id, {}).get(x.metric)
-            if not rules:
-                continue
-            span = max(r.span_s for r in rules)
-            pts = self._store.readings.range(x.station_id, x.metric, x.ts - span, x.ts)
-            if not pts:
-                continue
-            series = Series(pts)
-            for rule in rules:
-                changed.extend(
-                    self._judge(x.station_id, rule, series, len(series) - 1, open_alerts)
-                )
+            if x.metric in self._rules.get(x.station_id, {}):
+                starts.setdefault(x.station_id, {})[x.metric] = x.ts
+        for station, by_metric in starts.items():
+            windows = self.windows.load(station, by_metric)
+            for metric in by_metric:
+                series = windows[metric]
+                if not len(series):
+                    continue
+                for rule in self._rules[station][metric]:
+                    changed.extend(self._judge(station, rule, series, len(series) - 1, open_alerts))
         return changed
 
     def _open_alerts(self) -> dict[str, Alert | None]:
         return {a.open_key: a for a in self._store.alerts.list_open()}
-
-    def _series(
-        self,
-        station: str,
-        metric: str,
-        new: list[Point],
-        rules: list[Rule],
-        stored_newest: float | None,
-    ) -> Series:
-        span = max(r.span_s for r in rules)
-        last = new[-1].ts
-        later = stored_newest is not None and stored_newest > last
-        if span <= 0 and not later:
-            return Series(new)
-        end = stored_newest if later and stored_newest is not None else last
-        # One interval's worth of slack would do; the rules themselves cut the window exactly.
-        return Series(self._store.readings.range(station, metric, new[0].ts - span, end))
 
     def _judge(
         self,
@@ -158,7 +160,7 @@ class RuleEngine:
             verdict = rule.evaluate(series, i, current)
             if verdict.severity == current:
                 continue
-            ts = series.points[i].ts
+            ts = series.times[i]
             if alert is not None:
                 if ts < judged_at(alert):
                     continue  # another worker has judged a newer reading of this station

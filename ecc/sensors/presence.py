@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from typing import Any
 
 from ecc import times
 from ecc.bus.alerter import Alerter, Condition
@@ -48,10 +49,12 @@ class Presence:
 
     def save(self, now: float) -> None:
         """Write what this worker heard, at most every few seconds per station."""
+        due: dict[str, float] = {}
         for station, heard in self._heard.items():
             every = min(SAVE_EVERY_S, self._after[station] / 4)
             if heard - self._saved.get(station, 0.0) >= every:
-                self._put(station, heard)
+                due[station] = heard
+        self._put(due)
 
     def will(self, station: str, online: bool, now: float) -> Alert | None:
         """The station's status message: its last will (`online: false`) or its return."""
@@ -75,12 +78,13 @@ class Presence:
     def check(self, now: float) -> list[Alert]:
         """Raise an offline alert for every station silent past its limit."""
         changed: list[Alert] = []
+        unheard: dict[str, float] = {}
         for station, after in self._after.items():
             stored = self._store.state.get(KEY_PREFIX + station)
             last = max(self._heard.get(station, 0.0), float((stored or {}).get("last_seen", 0.0)))
             if last == 0.0:
                 # Never heard of: count the silence from when ECC began to watch it.
-                self._put(station, now)
+                unheard[station] = now
                 continue
             if now - last <= after:
                 continue
@@ -97,10 +101,16 @@ class Presence:
             )
             if alert is not None:
                 changed.append(alert)
+        self._put(unheard)
         return changed
 
-    def _put(self, station: str, heard: float) -> None:
-        stored = self._store.state.get(KEY_PREFIX + station)
-        if stored is None or float(stored.get("last_seen", 0.0)) < heard:
-            self._store.state.put(KEY_PREFIX + station, {"last_seen": heard})
-        self._saved[station] = heard
+    def _put(self, heard: dict[str, float]) -> None:
+        # One write for all of them: the ingest worker's thread waits for its commit, and a
+        # commit per station of a site of hundreds held back every reading behind it.
+        newer: dict[str, dict[str, Any]] = {}
+        for station, ts in heard.items():
+            stored = self._store.state.get(KEY_PREFIX + station)
+            if stored is None or float(stored.get("last_seen", 0.0)) < ts:
+                newer[KEY_PREFIX + station] = {"last_seen": ts}
+        self._store.state.put_many(newer)
+        self._saved.update(heard)

@@ -22,8 +22,9 @@ The rules, modelled on how flood-warning centres and alarm platforms work:
 from __future__ import annotations
 
 import bisect
+from array import array
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -44,66 +45,97 @@ class Verdict:
 
 
 class Series:
-    """The points of one station's metric, oldest first, with what rules ask of them."""
+    """The points of one station's metric, oldest first, with what rules ask of them.
 
-    def __init__(self, points: Sequence[Point]) -> None:
-        self.points = points
-        self._ts: list[float] | None = None
-        self._cum: list[float] | None = None
-        # Rules judge points in order, so window minima and runs are kept incrementally: a
-        # dense series (a reading a second) then costs O(n), not O(n x window).
+    Rules judge points in order, so window minima and runs are kept incrementally: a dense
+    series (a reading a second) then costs O(n), not O(n x window). The RuleEngine keeps a
+    series between batches and only appends to it (ecc.sensors.window), so the same state
+    carries on from one batch to the next; times and values are arrays of doubles, 16 bytes a
+    point, since a dense station's hour is tens of thousands of them.
+    """
+
+    def __init__(self, points: Iterable[Point] = ()) -> None:
+        self.times = array("d")
+        self.values = array("d")
+        self._sums: list[int] | None = None
         self._mins: dict[float, tuple[int, deque[int]]] = {}
         self._runs: dict[float, tuple[int, int]] = {}
+        for p in points:
+            self.append(p.ts, p.value)
 
     def __len__(self) -> int:
-        return len(self.points)
+        return len(self.times)
+
+    def append(self, ts: float, value: float) -> None:
+        """Add a point after the last one (ValueError if it is not later)."""
+        if self.times and ts <= self.times[-1]:
+            raise ValueError(f"point at {ts} is not after the last one ({self.times[-1]})")
+        self.times.append(ts)
+        self.values.append(value)
+        if self._sums is not None:
+            self._sums.append(self._sums[-1] + _micro(value))
+
+    def since(self, ts: float) -> Series:
+        """The points stamped after `ts`, and the newest one at or before it: whether a level
+        held for a duration (run_start) depends on that one, the other rules only on points
+        within their window."""
+        first = max(0, bisect.bisect_right(self.times, ts) - 1)
+        tail = Series()
+        tail.times = self.times[first:]
+        tail.values = self.values[first:]
+        return tail
 
     def index_from(self, ts: float) -> int:
         """Index of the first point at or after `ts`."""
-        return bisect.bisect_left(self._times(), ts)
+        return bisect.bisect_left(self.times, ts)
 
     def within(self, i: int, seconds: float) -> float:
         """Sum of the values stamped in (ts_i - seconds, ts_i]."""
-        if self._cum is None:
-            cum = [0.0]
-            for p in self.points:
-                cum.append(cum[-1] + p.value)
-            self._cum = cum
-        start = bisect.bisect_right(self._times(), self.points[i].ts - seconds)
-        return self._cum[i + 1] - self._cum[start]
+        if self._sums is None:
+            sums = [0]
+            for v in self.values:
+                sums.append(sums[-1] + _micro(v))
+            self._sums = sums
+        start = bisect.bisect_right(self.times, self.times[i] - seconds)
+        return (self._sums[i + 1] - self._sums[start]) / MICRO
 
     def min_within(self, i: int, seconds: float) -> float:
         """Least value stamped in [ts_i - seconds, ts_i]."""
-        pts = self.points
+        times, values = self.times, self.values
         last, window = self._mins.get(seconds, (-1, deque()))
         if i < last:
             last, window = -1, deque()
         for j in range(last + 1, i + 1):
-            while window and pts[window[-1]].value >= pts[j].value:
+            while window and values[window[-1]] >= values[j]:
                 window.pop()
             window.append(j)
-        while pts[window[0]].ts < pts[i].ts - seconds:
+        while times[window[0]] < times[i] - seconds:
             window.popleft()
         self._mins[seconds] = (i, window)
-        return pts[window[0]].value
+        return values[window[0]]
 
     def run_start(self, i: int, level: float) -> int:
         """Index of the first point of the run of points at or above `level` that ends at i."""
-        pts = self.points
+        values = self.values
         last, start = self._runs.get(level, (-2, 0))
-        if last == i - 1 and i > 0 and pts[i - 1].value >= level:
+        if last == i - 1 and i > 0 and values[i - 1] >= level:
             pass  # the run that ended at i - 1 goes on
         else:
             start = i
-            while start > 0 and pts[start - 1].value >= level:
+            while start > 0 and values[start - 1] >= level:
                 start -= 1
         self._runs[level] = (i, start)
         return start
 
-    def _times(self) -> list[float]:
-        if self._ts is None:
-            self._ts = [p.ts for p in self.points]
-        return self._ts
+
+# Sums are kept in integer millionths: exact, so the rain of a window is the same number
+# whether the series began an hour or a day before it (a kept series, ecc.sensors.window,
+# begins earlier than a freshly loaded one), and a total sits on the same side of 50 mm.
+MICRO = 1_000_000
+
+
+def _micro(value: float) -> int:
+    return round(value * MICRO)
 
 
 class Rule(Protocol):
@@ -158,8 +190,7 @@ class LevelRule:
         return self.min_duration_s
 
     def evaluate(self, series: Series, i: int, current: Severity | None) -> Verdict:
-        points = series.points
-        value = points[i].value
+        value = series.values[i]
         rank = -1 if current is None else SEVERITY_RANK[current]
         for level in reversed(self.levels):
             # Hysteresis: a level that holds stays until the value falls below level - deadband.
@@ -184,10 +215,11 @@ class LevelRule:
     def _held(self, series: Series, i: int, level: float) -> bool:
         if self.min_duration_s <= 0:
             return True
-        points = series.points
-        # The series before the loaded window is not known, so a run that fills the window
-        # counts from its first point, which errs on the side of waiting.
-        return points[i].ts - points[series.run_start(i, level)].ts >= self.min_duration_s
+        # The series holds the newest point before its window (Series.since), so a run that
+        # fills the window reaches back past it and counts as held, as the whole stored series
+        # would say; a run that starts within the window is measured from its first point.
+        times = series.times
+        return times[i] - times[series.run_start(i, level)] >= self.min_duration_s
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +237,7 @@ class RiseRule:
         return self.window_s
 
     def evaluate(self, series: Series, i: int, current: Severity | None) -> Verdict:
-        value = series.points[i].value
+        value = series.values[i]
         low = series.min_within(i, self.window_s)
         rate = (value - low) * HOUR / self.window_s
         hours = self.window_s / HOUR

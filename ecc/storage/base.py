@@ -10,7 +10,7 @@ recording segments, vehicle tracks, motion events) and in each backend, beside t
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from ecc.storage.models import (
@@ -33,6 +33,7 @@ from ecc.storage.models import (
     Segment,
     Severity,
     SourceType,
+    Tally,
     User,
 )
 
@@ -55,6 +56,20 @@ class ReadingRepo(Protocol):
         """The newest value of every metric (of one station, or of all)."""
 
     def count(self, station_id: str | None = None) -> int: ...
+
+    def tally(self, after: Mapping[str, float]) -> dict[str, Tally]:
+        """For each station of `after`: its version, how many of its readings are stamped after
+        the instant given for it (math.inf: none asked), and its newest stamp.
+
+        The version is a counter that only grows: an insert that stores k new readings of a
+        station raises it by k, no earlier than they can be read. So a reader that finds the
+        same version twice knows that nothing of the station was stored in between, and one
+        that finds it raised by exactly the count of readings after its newest known stamp
+        knows that nothing was stored before that stamp. SQLite reads the three in one
+        snapshot and raises the version in the insert's transaction; MongoDB, which has
+        neither here, raises it right after the insert by the station's whole batch,
+        duplicates too, so a batch redelivered after a crash between the two writes still
+        moves it, and reads the version before the rest."""
 
 
 class DeadLetterRepo(Protocol):
@@ -148,6 +163,10 @@ class StateRepo(Protocol):
     def get(self, key: str) -> dict[str, Any] | None: ...
 
     def put(self, key: str, value: dict[str, Any]) -> None: ...
+
+    def put_many(self, values: Mapping[str, dict[str, Any]]) -> None:
+        """Several puts in one write: one transaction (SQLite), one bulk write (MongoDB), so a
+        worker that saves the state of hundreds of stations pays for one commit, not hundreds."""
 
     def delete(self, key: str) -> None: ...
 

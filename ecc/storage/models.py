@@ -51,6 +51,18 @@ class Latest:
 
 
 @dataclass(frozen=True, slots=True)
+class Tally:
+    """What a reader needs to tell whether a station's readings changed since it last looked."""
+
+    version: int
+    """Grows with every reading of the station stored (ReadingRepo.tally)."""
+    after: int
+    """How many of its readings are stamped after the instant asked about."""
+    newest: float | None
+    """Stamp of its newest reading; None when none is stored."""
+
+
+@dataclass(frozen=True, slots=True)
 class DeadLetter:
     """A message that failed validation, kept with its raw bytes so nothing is silently lost."""
 

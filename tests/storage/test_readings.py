@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import math
 import threading
 
 import pytest
 
 from ecc.storage import Store
-from ecc.storage.models import Bucket, Latest, Point, Reading
+from ecc.storage.models import Bucket, Latest, Point, Reading, Tally
 
 T0 = 1_783_843_500.0  # 2026-07-12T08:05:00Z
 
@@ -197,3 +198,58 @@ def test_concurrent_writers_leave_the_newest_value_latest(
     assert store.readings.latest() == [
         Latest(f"s{r}", "water_level", newest, float(workers - 1)) for r in range(rounds)
     ]
+
+
+def test_tally_gives_version_count_after_and_newest(store: Store) -> None:
+    assert store.readings.tally({"river": T0}) == {"river": Tally(0, 0, None)}
+    store.readings.insert([wl("river", T0 + k * 300, 3.0) for k in range(3)])
+    store.readings.insert([wl("dam", T0, 1.0), Reading("river", T0 + 900, {"flow": 4.0})])
+
+    got = store.readings.tally({"river": T0, "dam": math.inf, "lake": -math.inf})
+    assert got == {
+        # After T0, strictly: the reading at T0 is not counted. A reading without the metric
+        # of the others is a reading all the same.
+        "river": Tally(4, 3, T0 + 900),
+        "dam": Tally(1, 0, T0),  # math.inf: no count asked
+        "lake": Tally(0, 0, None),
+    }
+    assert store.readings.tally({"river": -math.inf})["river"].after == 4
+    assert store.readings.tally({}) == {}
+
+
+def test_tally_version_grows_by_the_new_readings_and_never_falls(store: Store) -> None:
+    store.readings.insert([wl("river", T0, 3.0), wl("river", T0 + 300, 3.1)])
+    first = store.readings.tally({"river": math.inf})["river"].version
+    # Duplicates: a backend may count them (MongoDB does, see ReadingRepo.tally), never less.
+    store.readings.insert([wl("river", T0, 3.0)])
+    again = store.readings.tally({"river": math.inf})["river"].version
+    assert again >= first
+    # A late reading, stamped before the newest, moves the version like any other.
+    store.readings.insert([wl("river", T0 + 150, 3.05), wl("dam", T0, 1.0)])
+    late = store.readings.tally({"river": T0 + 300})["river"]
+    assert late.version == again + 1
+    assert late.after == 0 and late.newest == T0 + 300
+
+
+def test_concurrent_writers_each_raise_the_version(store: Store, busy_switching: None) -> None:
+    # Ingest workers of one shared subscription store readings of the same stations at once;
+    # no increment may be lost, or a reader would take a changed window for an unchanged one.
+    workers, rounds = 4, 5
+    errors: list[BaseException] = []
+
+    def write(worker: int) -> None:
+        try:
+            for r in range(rounds):
+                store.readings.insert([wl(f"s{r}", T0 + worker, 1.0)])
+        except BaseException as e:  # reported below: an exception in a thread is otherwise lost
+            errors.append(e)
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert errors == []
+    tallies = store.readings.tally({f"s{r}": math.inf for r in range(rounds)})
+    assert {s: t.version for s, t in tallies.items()} == {f"s{r}": workers for r in range(rounds)}

@@ -32,3 +32,12 @@ def test_keys_by_prefix(store: Store) -> None:
     assert store.state.keys("") == sorted(
         ["layout:wang", "layout:li", "layouts", "rules:river", "a.b*", "aXbb", "Layout:x"]
     )
+
+
+def test_put_many_writes_them_all_and_overwrites(store: Store) -> None:
+    store.state.put("presence:river", {"last_seen": 1.0})
+    store.state.put_many({"presence:river": {"last_seen": 2.0}, "presence:dam": {"last_seen": 3.0}})
+    assert store.state.get("presence:river") == {"last_seen": 2.0}
+    assert store.state.get("presence:dam") == {"last_seen": 3.0}
+    store.state.put_many({})
+    assert store.state.keys("presence:") == ["presence:dam", "presence:river"]

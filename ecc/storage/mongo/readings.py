@@ -11,13 +11,18 @@ field by field, so _id order is station first, then time, and "one station betwe
 is a range of _id. `t` is always stored as a double, so a ts sent as 5 and as 5.0 is one reading.
 
 `latest` holds the newest value of each (station_id, metric), so dashboards need no scan.
+
+`reading_versions` holds one counter per station ({"_id": station_id, "v": n}) for
+ReadingRepo.tally. Without a transaction it cannot move with the insert, so it moves right after
+it, by the station's whole batch: a batch redelivered after a crash between the two writes is
+all duplicates, and must still move it for the readings the crash left uncounted.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,7 +30,7 @@ from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, CollectionInvalid, OperationFailure
 
-from ecc.storage.models import Bucket, Latest, Point, Reading
+from ecc.storage.models import Bucket, Latest, Point, Reading, Tally
 from ecc.storage.mongo.db import Document, duplicate_indexes, no_rows, translated
 
 # The server's code for "a collection of that name exists" (lost a race to create it).
@@ -61,6 +66,7 @@ class MongoReadings:
     def __init__(self, db: Database[Document]) -> None:
         self._readings = db["readings"]
         self._latest = db["latest"]
+        self._versions = db["reading_versions"]
 
     @translated
     def insert(self, batch: Sequence[Reading]) -> list[Reading]:
@@ -76,11 +82,29 @@ class MongoReadings:
         except BulkWriteError as e:
             seen = duplicate_indexes(e)
             new = [r for i, r in enumerate(batch) if i not in seen]
-        # From the whole batch, not only the new readings: if the process died between the two
-        # writes, the redelivered batch is all duplicates and must still bring `latest` up to
-        # date. A duplicate has the ts of the stored reading, so it never replaces that value.
+        # From the whole batch, not only the new readings: if the process died between the
+        # writes, the redelivered batch is all duplicates and must still bring `latest` and the
+        # versions up to date. A duplicate has the ts of the stored reading, so it never
+        # replaces that value; it does raise a version, which only costs a reader a reload.
+        self._raise_versions(batch)
         self._update_latest(batch)
         return new
+
+    def _raise_versions(self, batch: Sequence[Reading]) -> None:
+        per_station: dict[str, int] = {}
+        for r in batch:
+            per_station[r.station_id] = per_station.get(r.station_id, 0) + 1
+        # $inc with upsert is atomic on the server; two first upserts of a station at once
+        # can still both try the insert, so the loser's increment is tried once more.
+        ops = [
+            UpdateOne({"_id": s}, {"$inc": {"v": n}}, upsert=True) for s, n in per_station.items()
+        ]
+        for _ in range(2):
+            try:
+                self._versions.bulk_write(ops, ordered=False)
+                return
+            except BulkWriteError as e:
+                ops = [ops[i] for i in sorted(duplicate_indexes(e))]
 
     def _update_latest(self, batch: Sequence[Reading]) -> None:
         newest: dict[tuple[str, str], tuple[float, float]] = {}
@@ -172,6 +196,26 @@ class MongoReadings:
         ]
 
     @translated
+    def tally(self, after: Mapping[str, float]) -> dict[str, Tally]:
+        if not after:
+            return {}
+        # The versions first: a reading counted in a version was written before it, so the
+        # count and newest stamp read next include it.
+        versions = {
+            d["_id"]: int(d["v"]) for d in self._versions.find({"_id": {"$in": list(after)}})
+        }
+        out: dict[str, Tally] = {}
+        for station, ts in after.items():
+            n = 0 if ts == math.inf else self._readings.count_documents(_after(station, ts))
+            newest = self._readings.find_one(
+                _span(station, -math.inf, math.inf), {"_id": 1}, sort=[("_id", DESCENDING)]
+            )
+            out[station] = Tally(
+                versions.get(station, 0), n, None if newest is None else float(newest["_id"]["t"])
+            )
+        return out
+
+    @translated
     def count(self, station_id: str | None = None) -> int:
         if station_id is None:
             return self._readings.count_documents({})
@@ -197,6 +241,15 @@ def _span(station_id: str, start: float, end: float) -> Document:
         "_id": {
             "$gte": {"s": station_id, "t": float(start)},
             "$lte": {"s": station_id, "t": float(end)},
+        }
+    }
+
+
+def _after(station_id: str, ts: float) -> Document:
+    return {
+        "_id": {
+            "$gt": {"s": station_id, "t": float(ts)},
+            "$lte": {"s": station_id, "t": math.inf},
         }
     }
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, ReplaceOne
 from pymongo.database import Database
+from pymongo.errors import BulkWriteError
 
-from ecc.storage.mongo.db import Document, translated
+from ecc.storage.mongo.db import Document, duplicate_indexes, translated
 
 
 class MongoState:
@@ -23,6 +25,20 @@ class MongoState:
     @translated
     def put(self, key: str, value: dict[str, Any]) -> None:
         self._state.replace_one({"_id": key}, {"value": value}, upsert=True)
+
+    @translated
+    def put_many(self, values: Mapping[str, dict[str, Any]]) -> None:
+        ops = [ReplaceOne({"_id": k}, {"value": v}, upsert=True) for k, v in values.items()]
+        # Two first upserts of one key at once can both try the insert; the loser's write is
+        # tried once more, as a replace of what the winner wrote.
+        for _ in range(2):
+            if not ops:
+                return
+            try:
+                self._state.bulk_write(ops, ordered=False)
+                return
+            except BulkWriteError as e:
+                ops = [ops[i] for i in sorted(duplicate_indexes(e))]
 
     @translated
     def delete(self, key: str) -> None:

@@ -1,15 +1,18 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import orjson
 
-from ecc.storage.models import Bucket, Latest, Point, Reading
+from ecc.storage.models import Bucket, Latest, Point, Reading, Tally
 from ecc.storage.sqlite.db import Database
 
 # One row per station message, keyed as the contract identifies a reading: (station_id, ts).
 # `latest` keeps the newest value of each (station, metric) so dashboards need no scan.
+# `reading_versions` counts the readings stored per station, raised in the insert's own
+# transaction (ReadingRepo.tally); it starts at 0 for stations stored before it existed, which
+# does not matter, since readers compare versions and never take one for a count of rows.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS readings (
     station_id TEXT NOT NULL,
@@ -24,6 +27,10 @@ CREATE TABLE IF NOT EXISTS latest (
     ts REAL NOT NULL,
     value REAL NOT NULL,
     PRIMARY KEY (station_id, metric)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS reading_versions (
+    station_id TEXT PRIMARY KEY,
+    version INTEGER NOT NULL
 ) WITHOUT ROWID
 """
 
@@ -32,6 +39,17 @@ _LATEST = """
 INSERT INTO latest VALUES (?, ?, ?, ?)
 ON CONFLICT (station_id, metric) DO UPDATE SET ts = excluded.ts, value = excluded.value
 WHERE excluded.ts > latest.ts
+"""
+_VERSION = """
+INSERT INTO reading_versions VALUES (?, ?)
+ON CONFLICT (station_id) DO UPDATE SET version = version + excluded.version
+"""
+# One statement, so one snapshot: the version and the readings it counts are read together.
+# (The instant is bound as a REAL: passed as text it could come back an ulp off the stored ts.)
+_TALLY = """
+SELECT coalesce((SELECT version FROM reading_versions WHERE station_id = ?1), 0),
+    (SELECT count(*) FROM readings WHERE station_id = ?1 AND ts > ?2),
+    (SELECT max(ts) FROM readings WHERE station_id = ?1)
 """
 
 
@@ -42,6 +60,7 @@ class SQLiteReadings:
     def insert(self, batch: Sequence[Reading]) -> list[Reading]:
         new: list[Reading] = []
         newest: dict[tuple[str, str], tuple[float, float]] = {}
+        stored: dict[str, int] = {}
         with self._db.write() as conn:
             cur = conn.cursor()
             for r in batch:
@@ -49,6 +68,7 @@ class SQLiteReadings:
                 if cur.rowcount != 1:
                     continue
                 new.append(r)
+                stored[r.station_id] = stored.get(r.station_id, 0) + 1
                 for metric, value in r.values.items():
                     key = (r.station_id, metric)
                     if key not in newest or newest[key][0] < r.ts:
@@ -58,6 +78,7 @@ class SQLiteReadings:
                     if key not in newest or newest[key][0] < r.ts:
                         newest[key] = (r.ts, r.battery)
             cur.executemany(_LATEST, [(s, m, ts, v) for (s, m), (ts, v) in newest.items()])
+            cur.executemany(_VERSION, stored.items())
         return new
 
     def range(
@@ -112,6 +133,14 @@ class SQLiteReadings:
                 "SELECT count(*) FROM readings WHERE station_id = ?", (station_id,)
             ).fetchone()[0]
         )
+
+    def tally(self, after: Mapping[str, float]) -> dict[str, Tally]:
+        conn = self._db.conn()
+        out: dict[str, Tally] = {}
+        for station, ts in after.items():
+            version, n, newest = conn.execute(_TALLY, (station, ts)).fetchone()
+            out[station] = Tally(int(version), int(n), newest)
+        return out
 
 
 def _path(metric: str) -> str:

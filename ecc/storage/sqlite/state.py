@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -23,11 +24,16 @@ class SQLiteState:
         return None if row is None else dict(orjson.loads(row[0]))
 
     def put(self, key: str, value: dict[str, Any]) -> None:
+        self.put_many({key: value})
+
+    def put_many(self, values: Mapping[str, dict[str, Any]]) -> None:
+        if not values:
+            return
         with self._db.write() as conn:
-            conn.execute(
+            conn.executemany(
                 "INSERT INTO state VALUES (?, ?)"
                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (key, orjson.dumps(value).decode()),
+                [(key, orjson.dumps(value).decode()) for key, value in values.items()],
             )
 
     def delete(self, key: str) -> None:
