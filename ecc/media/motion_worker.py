@@ -308,6 +308,10 @@ class MotionWorker:
         if announced and zone.intrusion is not None and change.kind != "update":
             event = replace(event, alert_id=self._intrusion(change, zone) or event.alert_id)
         self.context.store.motion_events.put(event)
+        if change.kind == "end" and m.end is not None:
+            # Segments indexed before the event was stored (it is stored when detected, a
+            # moment after its first frame) missed it at indexing: flag them now.
+            self.context.store.recordings.mark_motion(f"camera:{self.camera.id}", m.start, m.end)
         if change.kind != "end":
             self._events[m.id] = event
         if announced:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import errno
 import functools
 import itertools
@@ -302,6 +303,9 @@ class Recorder:
     request_keyframe: Callable[[], None] | None = None
     """Asks the source for a keyframe (a vehicle's browser encodes one on a PLI); cameras passed
     through cannot, and their segments end at their own keyframes."""
+    motion_seen: Callable[[float, float], bool | None] = lambda start, end: None
+    """Whether motion analysis saw movement in [start, end] (Segment.motion); None when nothing
+    analyses the source. Called from the recordings' thread, as a segment is indexed."""
     counts: RecorderCounts = field(default_factory=RecorderCounts)
 
     def __post_init__(self) -> None:
@@ -577,7 +581,7 @@ class _Writer:
         while self.pending:
             segment = self.pending[0]
             try:
-                await self._call(functools.partial(r.store.recordings.add, segment))
+                await self._call(functools.partial(_add, r, segment))
             except StoreError as exc:
                 r.counts.index_errors += 1
                 log.warning("%s: cannot index %s yet: %s", r.source, segment.path, exc)
@@ -598,3 +602,10 @@ class _Writer:
         full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
         log.error("%s: recording failed (%s)", r.source, "disk full" if full else exc)
         r.on_failure(r.source, exc)
+
+
+def _add(recorder: Recorder, segment: Segment) -> None:
+    """Index a segment with its motion flag as the analysis knows it now; an event that the
+    analysis stores later marks the segments it covers (RecordingRepo.mark_motion)."""
+    motion = recorder.motion_seen(segment.start, segment.end)
+    recorder.store.recordings.add(dataclasses.replace(segment, motion=motion))

@@ -1,6 +1,7 @@
 """Motion analysis inside `ecc ingest cameras`, on a real RTSP camera: the camera is pulled once
-per stream (one RTSP session each) while motion events and intrusion alerts flow, a still of it
-reaches the center, and zones saved through the center apply at once, without a reconnect."""
+per stream (one RTSP session each) while motion events and intrusion alerts flow, its recording
+is indexed with the motion seen, a still of it reaches the center, and zones saved through the
+center apply at once, without a reconnect."""
 
 from __future__ import annotations
 
@@ -42,7 +43,14 @@ def cameras(tmp_path: Path) -> Iterator[RtspCameras]:
 @pytest.fixture
 def site(cameras: RtspCameras) -> Site:
     return video_site(
-        [{"id": "yard", "main": cameras.url("/yard/main"), "sub": cameras.url("/yard/sub")}]
+        [
+            {
+                "id": "yard",
+                "main": cameras.url("/yard/main"),
+                "sub": cameras.url("/yard/sub"),
+                "record": True,
+            }
+        ]
     )
 
 
@@ -116,6 +124,13 @@ def test_one_pull_per_stream_feeds_motion_the_still_and_live_zone_changes(
     )
     gate = wait_for(lambda: events(center, "gate"), 30, "a motion event in the new zone")
     assert gate[0]["box"]["x"] >= 0.45  # type: ignore[index]
+
+    # The recording of the main stream is indexed with what the analysis saw: something
+    # crosses the yard every 5 s, so every 10 s segment has motion in it.
+    segments = wait_for(
+        lambda: center.store.recordings.range("camera:yard", 0, 2e9), 30, "a recorded segment"
+    )
+    assert [s.motion for s in segments] == [True] * len(segments), segments
 
     # Switched off from the dashboard: the analysis stops, the camera stays connected.
     with center.client("admin") as admin:

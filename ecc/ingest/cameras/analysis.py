@@ -83,6 +83,15 @@ class Analysis:
 
     # -- motion ---------------------------------------------------------------------------
 
+    def motion_seen(self, camera_id: str, start: float, end: float) -> bool | None:
+        """Whether the camera's stored motion events touch [start, end]; None while its motion
+        analysis is off. Blocking (reads the store): the recordings' thread calls it."""
+        analysed = self.cameras.get(camera_id)
+        if analysed is None or analysed.worker is None:
+            return None
+        events = self.context.store.motion_events.list(camera_id, start, end, limit=1)
+        return bool(events)
+
     def _apply(self, analysed: _Analysed) -> None:
         """Start, reconfigure or stop the camera's motion worker to match its settings."""
         if self._spawn is None:

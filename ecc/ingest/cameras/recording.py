@@ -8,7 +8,7 @@ the reconcile at start and retention run in the worker's `Recordings` (ecc.media
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from ecc.bus.alerter import Alerter
@@ -26,10 +26,17 @@ class CameraRecording:
         data_dir = Path(settings.data_dir)
         self.recordings = Recordings(store, data_dir, settings.recording, {}, alerter)
 
-    def add(self, camera: Camera, pipelines: Mapping[str, StreamPipeline]) -> None:
+    def add(
+        self,
+        camera: Camera,
+        pipelines: Mapping[str, StreamPipeline],
+        motion_seen: Callable[[float, float], bool | None],
+    ) -> None:
+        """`motion_seen(start, end)`: what its motion analysis saw then (Segment.motion)."""
         if not camera.record:
             return
         recorder = self.recordings.add(f"camera:{camera.id}", camera.retention_days)
+        recorder.motion_seen = motion_seen
         pipelines["main"].listen(_listener(recorder))
 
     def state(self, camera_id: str) -> bool | None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Coroutine
@@ -125,7 +126,11 @@ class CameraWorker:
             self.analysis.add(state.camera, state.pipelines)
         self.recording = CameraRecording(settings, store, self.alerter)
         for state in self.cameras.values():
-            self.recording.add(state.camera, state.pipelines)
+            self.recording.add(
+                state.camera,
+                state.pipelines,
+                functools.partial(self.analysis.motion_seen, state.camera.id),
+            )
 
     async def run(self) -> None:
         rtc.register_h264_profiles()
