@@ -101,3 +101,56 @@ def test_an_operator_runs_an_incident_from_the_page(
         problems += [f"{lang} /review: {s}" for s in unexplained(page, allowed)]
     assert page.evaluate("window.eccI18n.missingKeys()") == []
     assert problems == [], "\n".join(problems)
+
+
+def test_an_operator_draws_the_incident_area_on_the_map(page: Page, center: RunningCenter) -> None:
+    made = center.post("/api/incidents", "operator", json={"title": "港区火情"}).json()
+    assert made["area"]["lat"] is None and made["area"]["polygon"] == []
+    sign_in(page, center, "operator", "/incidents")
+    page.click(f"tr[data-incident-id='{made['id']}'] button")
+    expect(page.locator("#incident-area")).to_have_text("未设定")
+
+    # A polygon, corner by corner on the map; one corner taken back.
+    page.click("#incident-area-edit")
+    expect(page.locator("#area-dialog .leaflet-container")).to_be_visible()
+    page.check("#area-dialog input[value=polygon]")
+    box = page.locator("#area-map").bounding_box()
+    assert box is not None
+    for fx, fy in [(0.3, 0.3), (0.7, 0.3), (0.9, 0.9), (0.7, 0.7)]:
+        page.mouse.click(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
+    expect(page.locator("#area-points")).to_have_text("多边形顶点：4")
+    page.click("#area-undo")
+    expect(page.locator("#area-dialog path.leaflet-interactive").first).to_be_visible()
+    page.click("#area-save")
+    expect(page.locator("#incident-area")).to_have_text("多边形 3 点")
+    area = center.get(f"/api/incidents/{made['id']}").json()["area"]
+    assert len(area["polygon"]) == 3 and area["lat"] is None
+    site = center.site.map
+    for lat, lon in area["polygon"]:
+        assert abs(lat - site.center_lat) < 1 and abs(lon - site.center_lon) < 1
+
+    # A circle typed in (no mouse needed); a polygon of two corners is refused with a reason.
+    page.click("#incident-area-edit")
+    page.click("#area-clear")
+    page.fill("#area-lat", "29.8901")
+    page.fill("#area-lon", "121.8552")
+    page.fill("#area-radius", "600")
+    page.check("#area-dialog input[value=polygon]")
+    box = page.locator("#area-map").bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.2)
+    page.mouse.click(box["x"] + box["width"] * 0.4, box["y"] + box["height"] * 0.2)
+    page.click("#area-save")
+    expect(page.locator("#area-error")).to_have_text("多边形至少需要 3 个顶点")
+    page.click("#area-undo")
+    page.click("#area-undo")
+    page.click("#area-save")
+    expect(page.locator("#incident-area")).to_have_text("半径 600 m")
+    area = center.get(f"/api/incidents/{made['id']}").json()["area"]
+    assert (area["lat"], area["lon"], area["radius_m"], area["polygon"]) == (
+        29.8901,
+        121.8552,
+        600,
+        [],
+    )
+    expect(page.locator("#area-dialog")).to_have_count(0)

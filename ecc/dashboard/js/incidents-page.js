@@ -5,6 +5,7 @@
 import { api } from "./api.js";
 import * as events from "./events.js";
 import { apply, extend, localName, t } from "./i18n.js";
+import { editArea } from "./area-editor.js";
 import { byName, describe, exportButton, kindName, loadNames, sourceName } from "./incident.js";
 import { SEVERITIES, badge } from "./severity.js";
 import { boot, ctx, formatTime } from "./shell.js";
@@ -32,6 +33,7 @@ extend({
     "incidents.area_circle": "半径 {radius} m",
     "incidents.area_polygon": "多边形 {n} 点",
     "incidents.area_none": "未设定",
+    "incidents.edit_area": "在地图上编辑",
     "incidents.opened": "开始",
     "incidents.closed": "结束",
     "incidents.description": "说明",
@@ -93,6 +95,7 @@ extend({
     "incidents.area_circle": "radius {radius} m",
     "incidents.area_polygon": "polygon of {n} points",
     "incidents.area_none": "not set",
+    "incidents.edit_area": "Edit on the map",
     "incidents.opened": "Opened",
     "incidents.closed": "Closed",
     "incidents.description": "Description",
@@ -353,7 +356,7 @@ function renderDetail() {
     el("dd", { textContent: when(i.opened_at) }),
     ...(i.closed_at ? [el("dt", { textContent: t("incidents.closed") }), el("dd", { textContent: when(i.closed_at) })] : []),
     el("dt", { textContent: t("incidents.area") }),
-    el("dd", { textContent: areaText(i.area) }),
+    el("dd", {}, el("span", { id: "incident-area", textContent: areaText(i.area) }), areaButton(i)),
     ...(i.description ? [el("dt", { textContent: t("incidents.description") }), el("dd", { textContent: i.description })] : []),
   );
   detail.replaceChildren(
@@ -371,6 +374,16 @@ function renderDetail() {
       section("incidents.timeline", el("ol", { id: "incident-timeline", className: "timeline" })),
     ),
   );
+}
+
+function areaButton(i) {
+  if (!can("incidents.manage") || i.state === "closed") return null;
+  const b = el("button", { type: "button", id: "incident-area-edit", className: "link", textContent: t("incidents.edit_area") });
+  b.addEventListener("click", async () => {
+    const area = await editArea(i.area);
+    if (area) act(() => api(base(i.id), { method: "PATCH", body: { area } }));
+  });
+  return b;
 }
 
 function tasksList(i) {
