@@ -11,6 +11,9 @@ Mounts:
 
 - `clip:FILE` - an H.264 MP4 passed through as it is (its own profile and rate), to its end;
   each client gets its own pass from the start.
+- `clip+aac:FILE`, `clip+pcma:FILE` - the same with the clip's sound: its AAC passed through
+  (MPEG4-GENERIC, as Dahua and Hikvision send it), or decoded and sent as G.711 A-law at 8 kHz,
+  the default sound of most IP cameras.
 - `clock:WxH@FPS[:KBPS]` - a generated scene: a moving bar, a noisy band (so the encoder has a
   camera-like bitrate to spend), GStreamer's clock overlay and the machine-readable timecode
   (ecc.media.timecode) of the moment each picture is made, encoded by x264 (Constrained
@@ -40,6 +43,7 @@ from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
 from ecc.media import timecode  # noqa: E402
 
 CLOCK = re.compile(r"^clock:(\d+)x(\d+)@(\d+)(?::(\d+))?$")
+CLIP = re.compile(r"^clip(?:\+(aac|pcma))?:(.+)$")
 
 
 def say(line: str) -> None:
@@ -136,11 +140,22 @@ def clock_factory(width: int, height: int, fps: int, kbps: int) -> Any:
     return factory
 
 
-def clip_factory(path: str) -> Any:
+SOUND = {
+    "": "",
+    "aac": "d.audio_0 ! queue ! aacparse ! rtpmp4gpay name=pay1 pt=97",
+    "pcma": (
+        "d.audio_0 ! queue ! decodebin ! audioconvert ! audioresample "
+        "! audio/x-raw,rate=8000,channels=1 ! alawenc ! rtppcmapay name=pay1 pt=8"
+    ),
+}
+
+
+def clip_factory(path: str, sound: str = "") -> Any:
     factory = GstRtspServer.RTSPMediaFactory()
     factory.set_launch(
-        f'( filesrc location="{path}" ! qtdemux ! h264parse config-interval=-1 '
-        "! rtph264pay name=pay0 pt=96 config-interval=-1 )"
+        f'( filesrc location="{path}" ! qtdemux name=d d.video_0 ! queue '
+        "! h264parse config-interval=-1 ! rtph264pay name=pay0 pt=96 config-interval=-1 "
+        f"{SOUND[sound]} )"
     )
     return factory
 
@@ -162,8 +177,8 @@ def main() -> int:
         if match:
             w, h, fps, kbps = match.groups()
             factory = clock_factory(int(w), int(h), int(fps), int(kbps or 2000))
-        elif source.startswith("clip:"):
-            factory = clip_factory(source.removeprefix("clip:"))
+        elif (clip := CLIP.match(source)) is not None:
+            factory = clip_factory(clip.group(2), clip.group(1) or "")
         else:
             parser.error(f"--mount {spec}: the source is neither clock:... nor clip:...")
         mounts.add_factory(path, factory)

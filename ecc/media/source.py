@@ -13,6 +13,10 @@ keyframe, timed on the 90 kHz RTP clock:
 
 H.264 passes through untouched apart from MP4's AVCC being rewritten to Annex-B
 (`h264_mp4toannexb`). Any other codec (MJPEG, H.265) is decoded and encoded to H.264 once, here.
+
+Sound: the first audio stream of a source is read too, and handed to `on_audio` as Opus
+(ecc.media.audio) while `audio_wanted()` says someone listens; otherwise its packets are
+dropped as they come, undecoded.
 """
 
 from __future__ import annotations
@@ -22,16 +26,19 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 from urllib.parse import parse_qsl, urlsplit
 
 import av
+import av.audio.stream
 from av.container import InputContainer
 from av.packet import Packet
 from av.video.stream import VideoStream
 
+from ecc.media.audio import OpusOut
 from ecc.media.encoder import H264Encoder
 from ecc.media.frames import VIDEO_CLOCK, AccessUnit
 from ecc.media.h264 import ParameterSets, is_keyframe, parameter_sets_of, split_annexb
@@ -72,6 +79,12 @@ class Reader:
         self.width = 0
         self.height = 0
         self.transcoding = False
+        self.audio_codec: str | None = None
+        """The source's sound (its first audio stream), None when it has none."""
+        self.on_audio: Callable[[bytes, int], None] | None = None
+        """Opus packets (payload, samples at 48 kHz), from the reader's thread."""
+        self.audio_wanted: Callable[[], bool] = lambda: False
+        self._opus: OpusOut | None = None
 
     def units(self) -> Iterator[AccessUnit]:
         match = CLOCK.match(self.url)
@@ -245,15 +258,36 @@ class Reader:
     def _packets(
         self, container: InputContainer, stream: VideoStream
     ) -> Iterator[Packet[VideoStream]]:
+        audio = container.streams.audio[0] if container.streams.audio else None
+        self.audio_codec = None if audio is None else audio.codec_context.name
+        self._opus = None
         try:
-            for packet in container.demux(stream):
+            for packet in container.demux(stream, *([audio] if audio is not None else [])):
                 if self.stop.is_set():
                     raise Stopped
                 if packet.size == 0:
                     continue
-                yield packet
+                if packet.stream is audio:
+                    assert audio is not None
+                    self._audio(audio, packet)
+                    continue
+                yield cast("Packet[VideoStream]", packet)
         except av.FFmpegError as exc:
             raise SourceError(f"read failed: {exc}") from None
+
+    def _audio(self, stream: av.audio.stream.AudioStream, packet: Packet[Any]) -> None:
+        if self.on_audio is None or not self.audio_wanted():
+            self._opus = None  # a listener to come starts with a fresh encoder
+            return
+        if self._opus is None:
+            try:
+                self._opus = OpusOut(stream, self.options.label)
+            except (av.FFmpegError, ValueError) as exc:
+                log.warning("%s: its sound cannot be sent: %s", self.options.label, exc)
+                self.on_audio = None
+                return
+        for payload, samples in self._opus.packets(packet):
+            self.on_audio(payload, samples)
 
 
 class _Pacer:

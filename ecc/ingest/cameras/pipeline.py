@@ -32,6 +32,8 @@ WINDOW_S = 5.0
 GOP_MAX_BYTES = 8 * 1024 * 1024
 
 Listener = Callable[[AccessUnit, float], None]
+AudioListener = Callable[[bytes, int], None]
+"""Opus packets: payload and its samples at 48 kHz (ecc.media.audio)."""
 
 
 @dataclass
@@ -48,6 +50,8 @@ class Health:
     width: int = 0
     height: int = 0
     transcoding: bool = False
+    audio: str | None = None
+    """The codec of the stream's sound; None when it has none."""
     restarts: int = 0
 
 
@@ -60,6 +64,7 @@ class StreamPipeline:
         self.health = Health(since=time.time())
         self.on_change: Callable[[], None] = lambda: None
         self._listeners: set[Listener] = set()
+        self._audio_listeners: set[AudioListener] = set()
         self._gop: list[AccessUnit] = []
         self._gop_bytes = 0
         self._window: deque[tuple[float, int, int]] = deque()
@@ -82,6 +87,14 @@ class StreamPipeline:
 
     def unlisten(self, listener: Listener) -> None:
         self._listeners.discard(listener)
+
+    def listen_audio(self, listener: AudioListener) -> None:
+        """Hear the stream's sound as Opus; it is read (and encoded, if it must be) only while
+        someone listens."""
+        self._audio_listeners.add(listener)
+
+    def unlisten_audio(self, listener: AudioListener) -> None:
+        self._audio_listeners.discard(listener)
 
     def gop(self) -> list[AccessUnit]:
         """The access units since the newest keyframe (none while offline): a still's source."""
@@ -132,6 +145,12 @@ class StreamPipeline:
             label=self.camera_id,
         )
         reader = Reader(self.url, options, stop)
+        reader.audio_wanted = lambda: bool(self._audio_listeners)
+
+        def on_audio(payload: bytes, samples: int) -> None:
+            loop.call_soon_threadsafe(self._on_audio, payload, samples)
+
+        reader.on_audio = on_audio
         self._reader = reader
 
         def finish(reason: str) -> None:
@@ -199,11 +218,22 @@ class StreamPipeline:
             if reader is not None:
                 h.codec, h.profile_level_id = reader.codec, reader.profile_level_id
                 h.width, h.height, h.transcoding = reader.width, reader.height, reader.transcoding
-            log.info("%s: online (%s %s)", self.name, h.codec, h.profile_level_id)
+                h.audio = reader.audio_codec
+            log.info(
+                "%s: online (%s %s%s)",
+                self.name,
+                h.codec,
+                h.profile_level_id,
+                f", sound {h.audio}" if h.audio else "",
+            )
             self.refresh()
             self.on_change()
         for listener in list(self._listeners):
             listener(unit, now)
+
+    def _on_audio(self, payload: bytes, samples: int) -> None:
+        for listener in list(self._audio_listeners):
+            listener(payload, samples)
 
     def _set_offline(self, error: str) -> None:
         self.ready.clear()

@@ -19,6 +19,7 @@ from aiortc import RTCPeerConnection
 from ecc.config.settings import VideoSettings
 from ecc.ingest.cameras.pipeline import StreamPipeline
 from ecc.media import rtc, whip
+from ecc.media.audio import OpusTrack
 from ecc.media.frames import AccessUnit
 from ecc.media.h264 import PROFILE_LEVEL_IDS, Profile, profile_of
 from ecc.media.track import PacketTrack
@@ -90,6 +91,16 @@ class Push:
         transceiver = pc.addTransceiver(track, direction="sendonly")
         # The camera's own profile: the center answers it and offers it on to the browsers.
         transceiver.setCodecPreferences([rtc.h264_capability(label)])
+        # Its sound, as Opus, when it has any, with the main stream: full-screen viewers hear
+        # it; tiles (the sub stream) are silent, so nothing is encoded for them (0.6 % of a
+        # core for AAC at 48 kHz).
+        sound: OpusTrack | None = None
+        if pipeline.health.audio and pipeline.stream == "main":
+            sound = OpusTrack()
+            pc.addTransceiver(sound, direction="sendonly").setCodecPreferences(
+                [rtc.opus_capability()]
+            )
+            pipeline.listen_audio(sound.push)
         session: whip.WhipSession | None = None
         track.prime(pipeline.listen(feed), time.monotonic())
         try:
@@ -98,7 +109,12 @@ class Push:
             await self._connected(pc, connected, ended)
             self.pushing = True
             self.on_change()
-            log.info("%s: pushing to the center (%s)", pipeline.name, plid)
+            log.info(
+                "%s: pushing to the center (%s%s)",
+                pipeline.name,
+                plid,
+                ", with sound" if sound is not None else "",
+            )
             # Until the connection drops, or the camera comes back with another profile.
             while not ended.is_set():
                 try:
@@ -111,6 +127,9 @@ class Push:
         finally:
             pipeline.unlisten(feed)
             track.stop()
+            if sound is not None:
+                pipeline.unlisten_audio(sound.push)
+                sound.stop()
             if session is not None:
                 await session.delete()
             await pc.close()

@@ -266,6 +266,7 @@ class CameraWorker:
                 "width": h.width,
                 "height": h.height,
                 "transcoding": h.transcoding,
+                "audio": h.audio,
                 "restarts": h.restarts,
                 "pushing": push is not None and push.pushing,
             }
