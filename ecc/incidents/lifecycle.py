@@ -73,7 +73,10 @@ def opened(
     by: str | None,
     description: str = "",
     sources: tuple[str, ...] = (),
+    cause: dict[str, Any] | None = None,
 ) -> Incident:
+    """`cause`: for an incident opened by an alert, what the alert was (source, kind, metric,
+    severity), from which a page can say the title in its own language (wire: title_cause)."""
     incident = Incident(
         id=incident_id,
         title=title,
@@ -87,7 +90,20 @@ def opened(
         description=description,
         sources=tuple(dict.fromkeys(sources)),
     )
-    return _event(incident, ts, "opened", by, severity=severity, title=title)
+    extra = {"cause": cause} if cause else {}
+    return _event(incident, ts, "opened", by, severity=severity, title=title, **extra)
+
+
+def title_cause(incident: Incident) -> dict[str, Any] | None:
+    """The cause of an incident opened by an alert while its title is still the one it was
+    given then; None once a person has retitled it (their words are shown as they are)."""
+    if not incident.history or incident.history[0].kind != "opened":
+        return None
+    detail = incident.history[0].detail or {}
+    cause = detail.get("cause")
+    if not isinstance(cause, dict) or detail.get("title") != incident.title:
+        return None
+    return cause
 
 
 def linked(

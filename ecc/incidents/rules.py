@@ -109,7 +109,15 @@ class AutoRule:
         area = Area()
         if placed.where is not None:
             area = Area(placed.where[0], placed.where[1], self.settings.area_radius_m)
-        incident = lifecycle.opened(new_id(), self.title(alert), alert.severity, area, t, None)
+        cause = {
+            "source": f"{alert.source_type}:{alert.source_id}",
+            "kind": alert.kind,
+            "metric": alert.metric,
+            "severity": alert.severity,
+        }
+        incident = lifecycle.opened(
+            new_id(), self.title(alert), alert.severity, area, t, None, cause=cause
+        )
         return lifecycle.linked(incident, alert, t, None, sources)
 
     def title(self, alert: Alert) -> str:

@@ -59,6 +59,7 @@ def incident_to_wire(incident: Incident, settings: IncidentSettings) -> dict[str
     return {
         "id": incident.id,
         "title": incident.title,
+        "title_cause": lifecycle.title_cause(incident),
         "severity": incident.severity,
         "state": incident.state,
         "description": incident.description,

@@ -11,7 +11,8 @@ import zipfile
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from ecc.storage.models import NewAlert
+from ecc.incidents import lifecycle
+from ecc.storage.models import Area, NewAlert
 from tests.browser.helpers import sign_in
 from tests.browser.i18n import site_words, unexplained
 from tests.browser.test_i18n_catalogue import LANGUAGES, with_language
@@ -154,3 +155,33 @@ def test_an_operator_draws_the_incident_area_on_the_map(page: Page, center: Runn
         [],
     )
     expect(page.locator("#area-dialog")).to_have_count(0)
+
+
+def test_an_incident_opened_by_an_alert_is_titled_in_the_page_language(
+    page: Page, center: RunningCenter
+) -> None:
+    cause = {
+        "source": "station:zhonghe-xinqi",
+        "kind": "level",
+        "metric": "water_level",
+        "severity": "danger",
+    }
+    title = "中河新碶站 · 水位 3.12 m，超过保证 3.10 m"
+    opened = lifecycle.opened("auto-1", title, "danger", Area(), time.time(), None, cause=cause)
+    center.store.incidents.insert(opened)
+    sign_in(page, center, "operator", "/incidents")
+    row = page.locator("tr[data-incident-id='auto-1'] button")
+    expect(row).to_have_text(title)  # Chinese: the words it was given
+    with_language(page, f"{center.url}/incidents", "en")
+    english = "Zhong River at Xinqi · Water level: threshold crossed · Danger"
+    expect(row).to_have_text(english)
+    row.click()
+    expect(page.locator("#incident-title")).to_have_text(english)
+
+    # Retitled by a person: their words, in every language.
+    with center.client("operator") as c:
+        r = c.patch("/api/incidents/auto-1", json={"title": "新碶内涝"})
+    assert r.status_code == 200, r.text
+    assert r.json()["title_cause"] is None
+    page.reload()
+    expect(row).to_have_text("新碶内涝")

@@ -19,6 +19,7 @@ from ecc import times
 from ecc.bus.broker import PrivateBroker
 from ecc.bus.topics import Topics
 from ecc.config import Settings, Site
+from ecc.incidents import lifecycle
 from ecc.incidents.desk import OPEN_END
 from ecc.incidents.lifecycle import span
 from ecc.ingest.incidents import IncidentOpener
@@ -123,6 +124,13 @@ def test_the_storm_opens_one_incident_and_the_flood_another(
     ]
     assert times.iso(flood.opened_at) == "2018-06-11T09:30:00Z"
     assert flood.severity == "danger"
+    # What opened it, for pages to title it in their own language.
+    assert lifecycle.title_cause(storm) == {
+        "source": "station:dead-run",
+        "kind": "level",
+        "metric": "water_level",
+        "severity": "warning",
+    }
 
     # Its span ends with its last alert; its camera's recordings are pinned meanwhile.
     assert times.iso(_span_end(storm)) == "2018-06-03T23:55:00Z"

@@ -77,6 +77,18 @@ def test_an_alert_opens_an_incident_around_its_station(rule: AutoRule) -> None:
     assert incident.opened_by is None and incident.opened_at == T0
     assert incident.area == Area(*XINQI, rule.settings.area_radius_m)
     assert incident.title == "中河新碶站 · 水位 3.00 m，达到警戒 2.80 m"
+    # Pages in other languages say the title from its cause, until a person retitles it.
+    assert lifecycle.title_cause(incident) == {
+        "source": "station:zhonghe-xinqi",
+        "kind": "level",
+        "metric": "water_level",
+        "severity": "warning",
+    }
+    kept = lifecycle.edited(incident, T0 + 60, "operator", description="封路")
+    assert lifecycle.title_cause(kept) is not None
+    retitled = lifecycle.edited(incident, T0 + 60, "operator", title="中河新碶站一带内涝")
+    assert lifecycle.title_cause(retitled) is None
+    assert lifecycle.title_cause(lifecycle.opened("i", "手动", "warning", Area(), T0, "op")) is None
     # The station and its linked cameras are its sources.
     assert incident.sources == (
         "station:zhonghe-xinqi",

@@ -374,7 +374,8 @@ def vehicle_tasks(
     out: list[dict[str, Any]] = []
     for incident in store.incidents.for_vehicle(vehicle_id):
         wire = desk.wire(incident)
-        summary = {k: wire[k] for k in ("id", "title", "severity", "state", "area", "opened_at")}
+        keys = ("id", "title", "title_cause", "severity", "state", "area", "opened_at")
+        summary = {k: wire[k] for k in keys}
         for task in incident.tasks:
             if task.vehicle_id == vehicle_id:
                 out.append({**task_to_wire(task), "incident": summary})

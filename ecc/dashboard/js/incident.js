@@ -5,7 +5,7 @@
 //   describe(entry, names)                  // "中河新碶站 · 水位 2.85 m · 警戒"
 //   await exportIncident(id, (job) => bar.value = job.progress);
 import { api, session } from "./api.js";
-import { extend, localName, t } from "./i18n.js";
+import { extend, language, localName, t } from "./i18n.js";
 import { alertKind, metricName, withUnit } from "./metrics.js";
 
 extend({
@@ -15,6 +15,7 @@ extend({
     "incident.state.closed": "已结束",
     "incident.origin.auto": "告警自动生成",
     "incident.origin.manual": "人工创建",
+    "incident.auto_title": "{source} · {what} · {severity}",
     "task.state.dispatched": "已派遣",
     "task.state.acknowledged": "车组已确认",
     "task.state.arrived": "已到达",
@@ -62,6 +63,7 @@ extend({
     "incident.state.closed": "Closed",
     "incident.origin.auto": "Opened by an alert",
     "incident.origin.manual": "Opened by hand",
+    "incident.auto_title": "{source} · {what} · {severity}",
     "task.state.dispatched": "Dispatched",
     "task.state.acknowledged": "Acknowledged by crew",
     "task.state.arrived": "Arrived",
@@ -136,6 +138,22 @@ export function sourceName(source, names) {
   const kind = source.split(":")[0];
   if (!item) return source;
   return t(`source.${kind}`, { name: localName(item) });
+}
+
+/** An incident's title in the page's language: the words a person gave it as they are; one
+ * opened by an alert and never retitled is said from its cause (its stored title is in the
+ * site's language, Chinese for Beilun). */
+export function incidentTitle(i, names) {
+  const cause = i.title_cause;
+  if (!cause || language() === "zh-CN") return i.title;
+  const item = names && names.get(cause.source);
+  const kind = alertKind({ kind: cause.kind });
+  const what = cause.metric && ["level", "rise"].includes(cause.kind) ? `${metricName(cause.metric)}: ${kind.toLowerCase()}` : kind;
+  return t("incident.auto_title", {
+    source: item ? localName(item) : cause.source.split(":")[1],
+    what,
+    severity: t(`severity.${cause.severity}`),
+  });
 }
 
 export function kindName(kind) {

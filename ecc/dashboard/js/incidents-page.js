@@ -6,7 +6,7 @@ import { api } from "./api.js";
 import * as events from "./events.js";
 import { apply, extend, localName, t } from "./i18n.js";
 import { editArea } from "./area-editor.js";
-import { byName, describe, exportButton, kindName, loadNames, sourceName } from "./incident.js";
+import { byName, describe, exportButton, incidentTitle, kindName, loadNames, sourceName } from "./incident.js";
 import { SEVERITIES, badge } from "./severity.js";
 import { boot, ctx, formatTime } from "./shell.js";
 
@@ -241,8 +241,9 @@ function renderList() {
   const list = [...incidents.values()].filter(shown).sort((a, b) => Date.parse(b.opened_at) - Date.parse(a.opened_at));
   rows.replaceChildren(
     ...list.map((i) => {
-      const open = el("button", { type: "button", className: "row-link", textContent: i.title });
-      open.setAttribute("aria-label", t("incidents.open", { title: i.title }));
+      const title = incidentTitle(i, names);
+      const open = el("button", { type: "button", className: "row-link", textContent: title });
+      open.setAttribute("aria-label", t("incidents.open", { title }));
       open.setAttribute("aria-expanded", String(i.id === selected));
       open.addEventListener("click", () => select(i.id));
       const tr = el(
@@ -319,7 +320,7 @@ function renderDetail() {
     detail.replaceChildren(el("p", { className: "muted incident-pick", textContent: t("incidents.pick") }));
     return;
   }
-  const title = el("h2", { id: "incident-title", tabIndex: -1, textContent: i.title });
+  const title = el("h2", { id: "incident-title", tabIndex: -1, textContent: incidentTitle(i, names) });
   const review = el("a", { className: "button", href: `/review?id=${encodeURIComponent(i.id)}`, textContent: t("incidents.review") });
   const actions = el("div", { className: "incident-actions" }, ...stateButtons(i));
   if (can("recordings.read")) actions.append(review);

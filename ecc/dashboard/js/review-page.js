@@ -13,7 +13,7 @@
 import { api } from "./api.js";
 import { createChart } from "./chart.js";
 import { apply, extend, localName, t } from "./i18n.js";
-import { DECISIONS, byName, describe, exportButton, kindName, loadNames, sourceName } from "./incident.js";
+import { DECISIONS, byName, describe, exportButton, incidentTitle, kindName, loadNames, sourceName } from "./incident.js";
 import { createMap } from "./map.js";
 import { primaryMetric } from "./metrics.js";
 import { RecordingPlayer } from "./recording-player.js";
@@ -110,7 +110,7 @@ function el(tag, props = {}, ...children) {
 // --- no incident chosen: a list to choose from --------------------------------------------
 
 async function chooser() {
-  const list = await api("/api/incidents");
+  const [list, names] = await Promise.all([api("/api/incidents"), loadNames()]);
   view.replaceChildren(
     el("div", { className: "review-choose" },
       el("h1", { textContent: t("review.choose") }),
@@ -118,7 +118,7 @@ async function chooser() {
         ? el("ul", { className: "plain" }, ...list.reverse().map((i) =>
             el("li", {},
               badge(i.severity), " ",
-              el("a", { href: `/review?id=${encodeURIComponent(i.id)}`, textContent: i.title }),
+              el("a", { href: `/review?id=${encodeURIComponent(i.id)}`, textContent: incidentTitle(i, names) }),
               el("span", { className: "muted", textContent: ` · ${t(`incident.state.${i.state}`)} · ${formatTime(i.opened_at, { date: true })}` }))))
         : el("p", { className: "muted", textContent: t("review.none") })));
 }
@@ -171,7 +171,7 @@ function layout() {
       <h2 id="rv-tl-h" class="visually-hidden" data-i18n="review.timeline"></h2>
       <div id="rv-tl"></div>
     </section>`;
-  view.querySelector("#rv-title").textContent = i.title;
+  view.querySelector("#rv-title").textContent = incidentTitle(i, state.names);
   const meta = view.querySelector("#rv-meta");
   meta.replaceChildren(
     badge(i.severity),
@@ -515,6 +515,7 @@ function wire() {
   });
   document.addEventListener("ecc:language", () => {
     apply(view);
+    view.querySelector("#rv-title").textContent = incidentTitle(state.incident, state.names);
     setPlaying(clock.playing);
     renderLog();
     lanes();
