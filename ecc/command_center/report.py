@@ -19,10 +19,10 @@ from zoneinfo import ZoneInfo
 from ecc import times
 from ecc.command_center.export import Gathered
 from ecc.config import Camera, Site, Station, Vehicle
-from ecc.incidents import geo
+from ecc.incidents import geo, lifecycle
 from ecc.incidents.timeline import Entry
 from ecc.sensors.metrics import METRICS
-from ecc.storage.models import Area, Point, Position
+from ecc.storage.models import Area, Incident, Point, Position
 
 STRINGS: dict[str, dict[str, str]] = {
     "zh-CN": {
@@ -78,6 +78,13 @@ STRINGS: dict[str, dict[str, str]] = {
         "kind.incident.source_added": "添加关联对象",
         "kind.incident.source_removed": "移除关联对象",
         "kind.note": "记录",
+        "alertkind.level": "超过阈值",
+        "alertkind.rise": "涨速过快",
+        "alertkind.rainstorm": "暴雨",
+        "alertkind.air_quality": "空气污染",
+        "alertkind.offline": "离线",
+        "alertkind.intrusion": "区域入侵",
+        "alertkind.motion_rate": "画面活动异常",
         "kind.task.dispatched": "派遣车辆",
         "kind.task.acknowledged": "车组确认",
         "kind.task.arrived": "车辆到达",
@@ -147,6 +154,13 @@ STRINGS: dict[str, dict[str, str]] = {
         "kind.incident.source_added": "Source added",
         "kind.incident.source_removed": "Source removed",
         "kind.note": "Note",
+        "alertkind.level": "threshold crossed",
+        "alertkind.rise": "rising fast",
+        "alertkind.rainstorm": "Rainstorm",
+        "alertkind.air_quality": "Air pollution",
+        "alertkind.offline": "Offline",
+        "alertkind.intrusion": "Intrusion",
+        "alertkind.motion_rate": "Unusual motion",
         "kind.task.dispatched": "Vehicle dispatched",
         "kind.task.acknowledged": "Crew acknowledged",
         "kind.task.arrived": "Vehicle arrived",
@@ -228,15 +242,17 @@ def render(g: Gathered, site: Site, language: str) -> str:
     i = g.incident
     colour = SEVERITY_COLOUR[i.severity]
     sev = f'<span class="sev" style="background:{colour}">{t("severity." + i.severity)}</span>'
+    title = incident_title(i, site, t)
+    site_name = site.name_en if t.language == "en" and site.name_en else site.name
     generated = t("generated", time=clock.full(times.now()), tz=clock.name)
     parts = [
         "<!doctype html>",
         f'<html lang="{t.language}"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{escape(t('report'))} · {escape(i.title)}</title>",
+        f"<title>{escape(t('report'))} · {escape(title)}</title>",
         f"<style>{CSS}</style></head><body><main>",
-        f'<header><p class="muted">{escape(site.name)} · {escape(t("report"))}</p>',
-        f"<h1>{escape(i.title)}</h1>",
+        f'<header><p class="muted">{escape(site_name)} · {escape(t("report"))}</p>',
+        f"<h1>{escape(title)}</h1>",
         f"<p>{sev} {escape(t('state.' + i.state))}</p></header>",
         _summary(g, site, t, clock),
         _section("map", t("map"), map_svg(g, site, t)),
@@ -247,6 +263,21 @@ def render(g: Gathered, site: Site, language: str) -> str:
         "</main></body></html>",
     ]
     return "\n".join(parts)
+
+
+def incident_title(i: Incident, site: Site, t: Text) -> str:
+    """The title as given; in English, one opened by an alert and never retitled is said from
+    its cause (its stored title is in the site's language), as the dashboard does."""
+    cause = lifecycle.title_cause(i)
+    if t.language != "en" or cause is None:
+        return i.title
+    kind, metric = str(cause.get("kind")), cause.get("metric")
+    what = t(f"alertkind.{kind}") if f"alertkind.{kind}" in t.strings else kind
+    spec = METRICS.get(metric) if isinstance(metric, str) else None
+    if spec is not None and kind in ("level", "rise"):
+        what = f"{spec.label[:1].upper()}{spec.label[1:]}: {what}"
+    severity = t(f"severity.{cause.get('severity')}")
+    return f"{source_name(site, str(cause.get('source')), t)} · {what} · {severity}"
 
 
 def _section(ident: str, title: str, body: str) -> str:
