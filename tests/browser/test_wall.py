@@ -302,6 +302,18 @@ def test_cameras_and_vehicles_go_into_tiles_by_drag_and_keyboard_and_stay_per_us
     assert tiles(page)[:4] == expected
     assert center.get("/api/me/layouts", "leader").json()["current"]["tiles"] == FLOOD
 
+    # A vehicle clicked on the map goes onto the wall, into the selected tile.
+    r = center.post(
+        "/api/vehicles/cmd-3/position",
+        "crew",
+        json={"ts": time.time(), "lat": 29.93, "lon": 121.88, "heading": 45},
+    )
+    assert r.status_code == 200, r.text
+    marker = page.locator('#wall-map .mk-vehicle[data-id="cmd-3"]')
+    expect(marker).to_be_visible()
+    marker.click()
+    expect(page.locator('#wall-grid .wall-cell[data-source="vehicle:cmd-3"]')).to_have_count(1)
+
 
 def test_groups_step_and_cycle_and_layouts_and_groups_are_saved(
     page: Page, center: RunningCenter

@@ -1102,8 +1102,14 @@ map = await createMap($("#wall-map"), {
   formatTime,
   scale: scale(),
   onStation: (id) => openDrawer(id),
+  // A camera or vehicle clicked on the map goes onto the wall (into the selected tile, or the
+  // next free one), as one dragged from the list would.
   onCamera: (id) => {
     const source = `camera:${id}`;
+    if (!wall.visible().includes(source)) wall.place(wall.target(), source);
+  },
+  onVehicle: (id) => {
+    const source = `vehicle:${id}`;
     if (!wall.visible().includes(source)) wall.place(wall.target(), source);
   },
 });
