@@ -5,6 +5,7 @@
 //   const tasks = new VehicleTasks(el, { token });
 //   tasks.show(vehicleId); events.on("incident", (i) => tasks.onIncident(i));
 import { extend, t } from "./i18n.js";
+import { incidentTitle } from "./incident.js";
 import { badge } from "./severity.js";
 import { formatTime } from "./shell.js";
 
@@ -52,6 +53,7 @@ export class VehicleTasks {
     this.known = new Set();
     this.loaded = false;
     this.error = null;
+    this.names = new Map(); // `station:{id}` -> station, to title incidents in the page's language
     this._seq = 0;
     el.hidden = false;
     el.classList.add("vehicle-tasks");
@@ -80,6 +82,10 @@ export class VehicleTasks {
     const seq = ++this._seq;
     let tasks;
     try {
+      if (!this.names.size) {
+        const stations = await this._fetch("/api/stations");
+        for (const s of stations) this.names.set(`station:${s.id}`, s);
+      }
       tasks = await this._fetch(`/api/vehicles/${encodeURIComponent(vehicleId)}/tasks`);
     } catch (_) {
       return; // the link is down: the page says so; the next reconnect loads again
@@ -104,7 +110,7 @@ export class VehicleTasks {
   _announce(task) {
     const banner = document.getElementById("alert-banner");
     if (!banner) return;
-    banner.textContent = t("vtask.new", { title: task.incident.title });
+    banner.textContent = t("vtask.new", { title: incidentTitle(task.incident, this.names) });
     banner.hidden = false;
     clearTimeout(this._banner);
     this._banner = setTimeout(() => (banner.hidden = true), 20000);
@@ -142,7 +148,7 @@ export class VehicleTasks {
       li.dataset.taskId = task.id;
       li.dataset.state = task.state;
       const title = document.createElement("strong");
-      title.textContent = task.incident.title;
+      title.textContent = incidentTitle(task.incident, this.names);
       const state = document.createElement("span");
       state.className = "task-state";
       state.textContent = t(`vtask.state.${task.state}`);
