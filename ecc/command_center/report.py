@@ -276,8 +276,8 @@ def incident_title(i: Incident, site: Site, t: Text) -> str:
     spec = METRICS.get(metric) if isinstance(metric, str) else None
     if spec is not None and kind in ("level", "rise"):
         what = f"{spec.label[:1].upper()}{spec.label[1:]}: {what}"
-    severity = t(f"severity.{cause.get('severity')}")
-    return f"{source_name(site, str(cause.get('source')), t)} · {what} · {severity}"
+    # Without the severity: the incident's own (shown beside it) may have grown since.
+    return f"{source_name(site, str(cause.get('source')), t)} · {what}"
 
 
 def _section(ident: str, title: str, body: str) -> str:

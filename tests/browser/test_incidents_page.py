@@ -173,7 +173,7 @@ def test_an_incident_opened_by_an_alert_is_titled_in_the_page_language(
     row = page.locator("tr[data-incident-id='auto-1'] button")
     expect(row).to_have_text(title)  # Chinese: the words it was given
     with_language(page, f"{center.url}/incidents", "en")
-    english = "Zhong River at Xinqi · Water level: threshold crossed · Danger"
+    english = "Zhong River at Xinqi · Water level: threshold crossed"
     expect(row).to_have_text(english)
     row.click()
     expect(page.locator("#incident-title")).to_have_text(english)

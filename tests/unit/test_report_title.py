@@ -19,8 +19,7 @@ def test_an_alerts_incident_is_titled_in_the_reports_language() -> None:
     )
     assert incident_title(auto, site, Text("zh-CN")) == TITLE
     assert (
-        incident_title(auto, site, Text("en"))
-        == "Zhong River at Xinqi · Water level: rising fast · Warning"
+        incident_title(auto, site, Text("en")) == "Zhong River at Xinqi · Water level: rising fast"
     )
     retitled = lifecycle.edited(auto, 60.0, "operator", title="新碶内涝")
     assert incident_title(retitled, site, Text("en")) == "新碶内涝"

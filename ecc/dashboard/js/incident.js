@@ -15,7 +15,7 @@ extend({
     "incident.state.closed": "已结束",
     "incident.origin.auto": "告警自动生成",
     "incident.origin.manual": "人工创建",
-    "incident.auto_title": "{source} · {what} · {severity}",
+    "incident.auto_title": "{source} · {what}",
     "task.state.dispatched": "已派遣",
     "task.state.acknowledged": "车组已确认",
     "task.state.arrived": "已到达",
@@ -63,7 +63,7 @@ extend({
     "incident.state.closed": "Closed",
     "incident.origin.auto": "Opened by an alert",
     "incident.origin.manual": "Opened by hand",
-    "incident.auto_title": "{source} · {what} · {severity}",
+    "incident.auto_title": "{source} · {what}",
     "task.state.dispatched": "Dispatched",
     "task.state.acknowledged": "Acknowledged by crew",
     "task.state.arrived": "Arrived",
@@ -149,11 +149,8 @@ export function incidentTitle(i, names) {
   const item = names && names.get(cause.source);
   const kind = alertKind({ kind: cause.kind });
   const what = cause.metric && ["level", "rise"].includes(cause.kind) ? `${metricName(cause.metric)}: ${kind.toLowerCase()}` : kind;
-  return t("incident.auto_title", {
-    source: item ? localName(item) : cause.source.split(":")[1],
-    what,
-    severity: t(`severity.${cause.severity}`),
-  });
+  // Without the severity: the incident's own (shown beside it) may have grown since.
+  return t("incident.auto_title", { source: item ? localName(item) : cause.source.split(":")[1], what });
 }
 
 export function kindName(kind) {
