@@ -268,9 +268,12 @@ def render(g: Gathered, site: Site, language: str) -> str:
 def incident_title(i: Incident, site: Site, t: Text) -> str:
     """The title as given; in English, one opened by an alert and never retitled is said from
     its cause (its stored title is in the site's language), as the dashboard does."""
-    cause = lifecycle.title_cause(i)
+    return _said(i.title, lifecycle.title_cause(i), site, t)
+
+
+def _said(title: str, cause: dict[str, Any] | None, site: Site, t: Text) -> str:
     if t.language != "en" or cause is None:
-        return i.title
+        return title
     kind, metric = str(cause.get("kind")), cause.get("metric")
     what = t(f"alertkind.{kind}") if f"alertkind.{kind}" in t.strings else kind
     spec = METRICS.get(metric) if isinstance(metric, str) else None
@@ -384,7 +387,9 @@ def describe(e: Entry, site: Site, t: Text) -> str:
     if e.kind == "incident.linked":
         sev = t("severity." + str(d.get("severity")))
         where = source_name(site, str(d.get("source", "")), t)
-        return f"{where} · {sev} · {d.get('message') or ''}"
+        # The alert's message is in the site's language: an English report leaves it out.
+        message = d.get("message") if t.language != "en" else None
+        return f"{where} · {sev}{' · ' + message if message else ''}"
     if e.kind.startswith("task."):
         name = source_name(site, f"vehicle:{d.get('vehicle_id')}", t)
         extra = d.get("instructions") or ""
@@ -392,7 +397,8 @@ def describe(e: Entry, site: Site, t: Text) -> str:
     if e.kind == "note":
         return str(d.get("text", ""))
     if e.kind == "incident.opened":
-        return str(d.get("title", ""))
+        cause = d.get("cause")
+        return _said(str(d.get("title", "")), cause if isinstance(cause, dict) else None, site, t)
     if e.kind in ("incident.source_added", "incident.source_removed"):
         return source_name(site, str(d.get("source", "")), t)
     if e.kind == "incident.edited":

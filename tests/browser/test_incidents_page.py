@@ -177,6 +177,8 @@ def test_an_incident_opened_by_an_alert_is_titled_in_the_page_language(
     expect(row).to_have_text(english)
     row.click()
     expect(page.locator("#incident-title")).to_have_text(english)
+    # And so is the timeline's line on its opening.
+    expect(page.locator("#incident-timeline li", has_text=english)).to_have_count(1)
 
     # Retitled by a person: their words, in every language.
     with center.client("operator") as c:

@@ -183,7 +183,7 @@ export function describe(e, names) {
     return e.instructions ? `${name} · ${e.instructions}` : name;
   }
   if (e.kind === "note") return e.text || "";
-  if (e.kind === "incident.opened") return e.title || "";
+  if (e.kind === "incident.opened") return incidentTitle({ title: e.title || "", title_cause: e.cause }, names);
   if (e.kind === "incident.source_added" || e.kind === "incident.source_removed") return sourceName(e.source, names);
   if (e.kind === "incident.edited") {
     const fields = ["title", "severity", "description", "area"].filter((f) => f in e).map((f) => t(`field.${f}`));
