@@ -37,6 +37,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--audio", help="microphone: alsa:DEVICE, pulse:SOURCE, or a file (its sound track)"
     )
     p.add_argument(
+        "--speaker",
+        help="where talkback from the center is played: alsa:DEVICE (alsa:default), or a WAV "
+        "file that each talkback session is written to",
+    )
+    p.add_argument(
         "--gps",
         help="position: gpsd[://HOST:PORT], an NMEA serial port (/dev/ttyUSB0, "
         "serial:/dev/ttyACM0?baud=9600), an NMEA file (replayed), or fixed:LAT,LON",
@@ -77,6 +82,7 @@ def command(args: argparse.Namespace) -> int:
         vehicle=args.vehicle,
         video=args.video,
         audio=args.audio,
+        speaker=args.speaker,
         gps=args.gps,
         interval_s=args.interval,
         bitrate_kbps=args.bitrate,

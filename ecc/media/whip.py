@@ -24,9 +24,13 @@ TIMEOUT_S = 15.0
 
 
 class WhipError(Exception):
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(
+        self, message: str, status: int | None = None, retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
+        self.retry_after = retry_after
+        """Seconds the server asked to wait before trying again (a 503's Retry-After)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +50,12 @@ async def publish(pc: RTCPeerConnection, url: str, token: str) -> WhipSession:
     offer = pc.localDescription.sdp
     status, headers, body = await asyncio.to_thread(_request, "POST", url, token, offer.encode())
     if status != 201:
-        raise WhipError(f"WHIP {url}: {status} {body[:200].decode(errors='replace')}", status)
+        retry = headers.get("retry-after", "")
+        raise WhipError(
+            f"WHIP {url}: {status} {body[:200].decode(errors='replace')}",
+            status,
+            float(retry) if retry.isdigit() else None,
+        )
     location = headers.get("location")
     if not location:
         raise WhipError(f"WHIP {url}: 201 without a Location", status)

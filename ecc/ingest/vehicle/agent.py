@@ -13,7 +13,8 @@ Boot sequence:
    - `video` and `audio`: the sources, read for as long as the agent runs;
    - `uplink`: the WHIP session, published again whenever it drops;
    - `telemetry`: the link's RTT, loss and bitrate every few seconds (also the probe that
-     notices the center is back).
+     notices the center is back);
+   - `talkback` (with `--speaker`): the center's voice, played whenever an operator talks.
 
 Every wait after a failure is a backoff with jitter; the moment any request reaches the center
 again, every task waiting out its backoff goes at once (center.Link).
@@ -38,6 +39,7 @@ from ecc.ingest.vehicle.audio import AudioFeed
 from ecc.ingest.vehicle.center import Center, CenterError, Link, token_source
 from ecc.ingest.vehicle.gps import GpsSource, open_gps
 from ecc.ingest.vehicle.nmea import Fix
+from ecc.ingest.vehicle.speaker import Speaker, TalkbackListener
 from ecc.ingest.vehicle.spool import Spool
 from ecc.ingest.vehicle.uplink import Uplink, UplinkOptions
 from ecc.media import rtc
@@ -60,6 +62,8 @@ class AgentOptions:
     vehicle: str | None = None
     video: str | None = None
     audio: str | None = None
+    speaker: str | None = None
+    """Where talkback is played: alsa:DEVICE, or a WAV file."""
     gps: str | None = None
     interval_s: float = 2.0
     """One position kept per this many seconds of fixes."""
@@ -95,6 +99,8 @@ class VehicleAgent:
         for flag, spec in (("--video", options.video), ("--audio", options.audio)):
             if spec is not None and _missing_file(spec):
                 raise ValueError(f"{flag} {spec}: no such file")
+        self.speaker = None if options.speaker is None else Speaker(options.speaker)
+        self.talkback: TalkbackListener | None = None
         self.vehicle_id: str | None = options.vehicle
         self.spool: Spool | None = None
         self.uplink: Uplink | None = None
@@ -143,6 +149,12 @@ class VehicleAgent:
         if video is not None or audio is not None:
             start(uplink.run(), "uplink")
         start(self._telemetry(), "telemetry")
+        if self.speaker is not None:
+            listen = f"/api/talkback/{quote(vehicle_id, safe='')}/listen"
+            self.talkback = TalkbackListener(
+                self.center.url(listen), self.center.token, self.speaker, self.options.ice_servers
+            )
+            start(self.talkback.run(), "talkback")
         log.info(
             "vehicle %s: %s", vehicle_id, ", ".join(t.get_name().split("-", 1)[1] for t in tasks)
         )
