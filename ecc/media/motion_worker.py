@@ -344,7 +344,9 @@ class MotionWorker:
                 severity=zone.intrusion,
                 ts=m.start,
                 value=m.peak_score,
-                message=f"{self.camera.name}: 区域 {name} 有移动 (movement in zone {name})",
+                # In the site's language, as every alert message (pages say the rest from
+                # the alert's kind and metric in their own).
+                message=f"{self.camera.name}：区域 {name} 有移动",
                 require_ack=True,
             )
         )
@@ -366,9 +368,8 @@ class MotionWorker:
                 value=float(self._rate.count(ts)),
                 threshold=float(limit),
                 message=(
-                    f"{self.camera.name}: more than {limit} motion events in the last hour; "
-                    "further events are stored but neither shown nor alerted until the rate "
-                    "falls to half of that (check the zones, masks and sensitivity)"
+                    f"{self.camera.name}：近一小时移动事件超过 {limit} 次；之后的事件照常保存，"
+                    "但在频率降到一半之前不再提示或告警（请检查区域、屏蔽区和灵敏度）"
                 ),
             )
         )

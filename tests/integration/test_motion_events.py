@@ -133,5 +133,5 @@ async def test_a_camera_over_its_event_rate_is_held_back_with_a_note(
     assert {p["id"] for p in motion} == {e.id for e in stored[:2]}
     [note] = [p for t, p in published if t.endswith("/alerts")]
     assert note["kind"] == "motion_rate" and note["severity"] == "warning"
-    assert "more than 2 motion events in the last hour" in note["message"]
+    assert "近一小时移动事件超过 2 次" in note["message"]
     assert all(e.thumbnail and (settings.data_dir / e.thumbnail).is_file() for e in stored)

@@ -7,6 +7,7 @@
 // link to).
 import { api, ApiError } from "./api.js";
 import { apply, extend, localName, t } from "./i18n.js";
+import { alertKind } from "./metrics.js";
 import { RecordingPlayer } from "./recording-player.js";
 import { boot, ctx } from "./shell.js";
 import { createTimeline, zonedParts, zonedTime } from "./timeline.js";
@@ -259,7 +260,9 @@ async function loadDay() {
       const start = Date.parse(a.raised_at);
       const end = a.resolved_at ? Date.parse(a.resolved_at) : now;
       if (start > d1 || end < d0) continue;
-      marks.push({ kind: "alert", severity: a.severity, start, end, label: a.message || a.kind });
+      // Said in the page's language from the alert's kind (its message is in the site's).
+      const what = a.kind === "intrusion" && a.metric ? `${alertKind(a)} · ${a.metric}` : alertKind(a);
+      marks.push({ kind: "alert", severity: a.severity, start, end, label: `${t(`severity.${a.severity}`)} · ${what}` });
     }
   } catch (_) { /* as above */ }
   timeline.setLanes([{ id: source.id, label: "", spans: state.spans, marks }]);
