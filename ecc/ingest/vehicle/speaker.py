@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import random
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,8 @@ SILENT_S = 6.0
 """No sound this long: the session is over (the operator's side went away)."""
 RETRY_S = 2.0
 """Asked again this often while no operator talks, unless the center says otherwise."""
+FAILED_MAX_S = 30.0
+"""After failures (the center out of reach, the speaker unusable) the wait doubles up to this."""
 
 
 class Speaker:
@@ -87,7 +90,7 @@ class TalkbackListener:
     def __init__(
         self,
         url: str,
-        token: Any,
+        token: Callable[[], str],
         speaker: Speaker,
         ice_servers: tuple[str, ...] = (),
     ) -> None:
@@ -99,17 +102,23 @@ class TalkbackListener:
         self.sessions = 0
 
     async def run(self) -> None:
-        """Listen until cancelled, session after session."""
+        """Listen until cancelled, session after session. Nothing here stops the agent: a
+        center out of reach or a speaker that cannot play is said in the log and tried again
+        after a backoff, while video and positions go on."""
+        failed = RETRY_S
         while True:
             try:
                 wait = await self._session()
+                failed = RETRY_S
             except whip.WhipError as exc:
-                if exc.status != 503:
-                    log.warning("talkback: %s", exc)
-                wait = exc.retry_after or RETRY_S
-            except ConnectionError as exc:
-                log.warning("talkback: %s", exc)
-                wait = RETRY_S
+                if exc.status == 503:  # nobody talks: the usual answer
+                    wait, failed = exc.retry_after or RETRY_S, RETRY_S
+                else:
+                    log.warning("talkback: %s; again in %.0f s", exc, failed)
+                    wait, failed = failed, min(failed * 2, FAILED_MAX_S)
+            except (ConnectionError, av.FFmpegError, OSError) as exc:
+                log.warning("talkback on %s: %s; again in %.0f s", self.speaker.spec, exc, failed)
+                wait, failed = failed, min(failed * 2, FAILED_MAX_S)
             await asyncio.sleep(wait * random.uniform(0.8, 1.2))
 
     async def _session(self) -> float:
