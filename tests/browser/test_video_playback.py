@@ -137,6 +137,8 @@ def test_a_tile_and_full_screen_play_live(
     expect(full).to_have_attribute("data-state", "live", timeout=30_000)
     stats = assert_plays(page, "clock-cam")
     assert stats["width"] == 1280, stats
+    # A camera without sound (its worker says so) offers no sound button.
+    expect(full.locator(".tile-sound")).to_be_hidden()
     page.screenshot(path=str(artifacts / "video-full.png"))
 
 

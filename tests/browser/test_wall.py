@@ -258,6 +258,17 @@ def test_cameras_and_vehicles_go_into_tiles_by_drag_and_keyboard_and_stay_per_us
     expect(full.locator(".talkback-toggle")).to_have_text("开始对讲")
     expect(full.locator(".tile")).to_have_attribute("data-source", "vehicle:cmd-2")
     assert full.locator(".tile").evaluate("(t) => t.player.audio") is True
+    # Its sound can be switched off and on again, and the tile stays full screen.
+    sound = full.locator(".tile-sound")
+    expect(sound).to_have_attribute("aria-pressed", "true")
+    expect(sound).to_have_text("声音：开")
+    sound.click()
+    expect(sound).to_have_attribute("aria-pressed", "false")
+    assert full.locator("video").evaluate("(v) => v.muted") is True
+    sound.click()
+    expect(sound).to_have_attribute("aria-pressed", "true")
+    assert full.locator("video").evaluate("(v) => v.muted") is False
+    expect(full).to_have_count(1)
     assert layout_problems(page) == []
     page.keyboard.press("Escape")
     expect(full).to_have_count(0)

@@ -1,5 +1,10 @@
 // A camera tile: a WHEP player in a frame with the camera's name and its state, kept in step
 // with the camera's health events. The cameras page and the wall display build on it.
+//
+// A tile with sound (full screen: a camera's main stream, a vehicle) has a sound button; the
+// choice is kept per browser (an operator who mutes full-screen sound once keeps it muted).
+
+const SOUND = "ecc.tile-sound";
 import { apply, extend, localName, t } from "./i18n.js";
 import { WhepPlayer } from "./player.js";
 
@@ -16,6 +21,8 @@ extend({
     "video.open": "全屏查看 {name}",
     "video.rec_on": "录像",
     "video.rec_off": "未录像",
+    "video.sound_on": "声音：开",
+    "video.sound_off": "声音：关",
   },
   en: {
     "video.state.idle": "Stopped",
@@ -29,6 +36,8 @@ extend({
     "video.open": "Watch {name} full screen",
     "video.rec_on": "REC",
     "video.rec_off": "Not recording",
+    "video.sound_on": "Sound on",
+    "video.sound_off": "Sound off",
   },
 });
 
@@ -45,6 +54,7 @@ export function createTile(camera, { url, token = () => null, audio = false }) {
     <figcaption class="tile-bar">
       <span class="tile-name"></span>
       <span class="tile-rec" hidden></span>
+      <button type="button" class="tile-sound" hidden></button>
       <span class="tile-state" role="status"></span>
     </figcaption>
     <div class="tile-info"></div>`;
@@ -52,6 +62,7 @@ export function createTile(camera, { url, token = () => null, audio = false }) {
   const stateEl = el.querySelector(".tile-state");
   const info = el.querySelector(".tile-info");
   const rec = el.querySelector(".tile-rec");
+  const sound = el.querySelector(".tile-sound");
   let status = camera.status || null;
   let statusAt = performance.now();
   let playerState = "idle";
@@ -72,6 +83,12 @@ export function createTile(camera, { url, token = () => null, audio = false }) {
     rec.hidden = recording === null || (camera.record === false && !recording);
     rec.dataset.recording = String(recording);
     rec.dataset.i18n = recording ? "video.rec_on" : "video.rec_off";
+    // A camera whose worker says it has no sound gets no button; others (vehicles, cameras
+    // not yet reported) do.
+    const silent = status && status.streams && status.streams.main && status.streams.main.audio === null;
+    sound.hidden = !audio || Boolean(silent);
+    sound.setAttribute("aria-pressed", String(!video.muted));
+    sound.dataset.i18n = video.muted ? "video.sound_off" : "video.sound_on";
     if (status && status.online && typeof status.fps === "number") {
       info.textContent = t("video.info", { fps: status.fps.toFixed(1), kbps: Math.round((status.bitrate || 0) / 1000) });
     } else {
@@ -89,6 +106,14 @@ export function createTile(camera, { url, token = () => null, audio = false }) {
       render();
     },
   });
+  sound.addEventListener("click", (e) => {
+    e.stopPropagation(); // not a click on the tile (which opens or closes full screen)
+    video.muted = !video.muted;
+    localStorage.setItem(SOUND, video.muted ? "off" : "on");
+    if (!video.muted) video.play().catch(() => {});
+    render();
+  });
+  sound.addEventListener("dblclick", (e) => e.stopPropagation());
   render();
   document.addEventListener("ecc:language", render);
   // The element knows its player: tests and the wall read its figures from the page.
@@ -103,7 +128,8 @@ export function createTile(camera, { url, token = () => null, audio = false }) {
       render();
     },
     start() {
-      video.muted = !audio;
+      video.muted = !audio || localStorage.getItem(SOUND) === "off";
+      render();
       player.start();
     },
     stop() {
