@@ -164,3 +164,21 @@ def test_switching_language_changes_the_strings_of_the_alerts_page(
     page.click("#lang-toggle")
     expect(page.locator(".page-head h1")).to_have_text("告警")
     expect(page.locator('button[data-state="open"]')).to_have_text("未解除")
+
+
+def test_a_cameras_intrusion_is_named_by_its_camera_and_zone(
+    page: Page, center: RunningCenter
+) -> None:
+    center.store.alerts.insert(
+        NewAlert(
+            "intrusion", "danger", "camera", "dam-dongao", "crest", 0.14, None, "", time.time()
+        )
+    )
+    [dongao] = [c for c in center.get("/api/cameras").json() if c["id"] == "dam-dongao"]
+    assert {"id": "crest", "name": "坝顶"} in dongao["zones"]
+    sign_in(page, center, "operator", "/alerts")
+    for path, rows in (("/alerts", "#alert-list tbody tr"), ("/", "#alert-table tbody tr")):
+        page.goto(f"{center.url}{path}")
+        row = page.locator(rows).first
+        expect(row).to_contain_text("摄像机 东岙水库大坝")
+        expect(row).to_contain_text("坝顶 · 区域入侵")

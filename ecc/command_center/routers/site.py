@@ -61,6 +61,11 @@ def camera_public(camera: Camera, live: LiveState) -> dict[str, Any]:
         "has_sub": camera.sub is not None,
         "record": camera.record,
         "public": camera.public,
+        # Motion zones by id and display name: intrusion alerts name a zone by its id.
+        "zones": [
+            {"id": z.id, "name": z.name}
+            for z in (camera.motion.effective_zones() if camera.motion else [])
+        ],
         "status": live.camera_status.get(camera.id),
     }
 

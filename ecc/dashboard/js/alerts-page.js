@@ -4,6 +4,7 @@ import { api } from "./api.js";
 import { AlertList } from "./alerts.js";
 import * as events from "./events.js";
 import { apply, extend, localName, t } from "./i18n.js";
+import { learnZones } from "./metrics.js";
 import { boot, ctx, formatTime } from "./shell.js";
 
 extend({
@@ -46,6 +47,7 @@ async function load(list) {
   for (const [type, items] of [["station", stations], ["camera", cameras], ["vehicle", vehicles]]) {
     names[type] = new Map(items.map((i) => [i.id, i]));
   }
+  learnZones(cameras);
   const all = new Map();
   for (const a of [...recent, ...acked, ...active]) all.set(a.id, a);
   list.set([...all.values()]);

@@ -8,7 +8,7 @@
 // alerts, A acknowledges the alert in focus, Enter opens it (onOpen).
 import { api } from "./api.js";
 import { extend, t } from "./i18n.js";
-import { alertKind, alertQuantity, levelName, metricName } from "./metrics.js";
+import { alertQuantity, alertWhat, levelName } from "./metrics.js";
 import { SEVERITIES, badge, rank } from "./severity.js";
 
 extend({
@@ -216,8 +216,7 @@ export class AlertList {
   }
 
   _kindText(a) {
-    const kind = alertKind(a);
-    return a.metric ? `${metricName(a.metric)} · ${kind}` : kind;
+    return alertWhat(a);
   }
 
   render() {

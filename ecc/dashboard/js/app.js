@@ -3,13 +3,13 @@ import { api } from "./api.js";
 import * as events from "./events.js";
 import { apply, extend, localName, t } from "./i18n.js";
 import { createMap } from "./map.js";
-import { alertKind, metricName } from "./metrics.js";
+import { alertWhat, learnZones } from "./metrics.js";
 import { badge, worst } from "./severity.js";
 import { boot, ctx, formatTime } from "./shell.js";
 
 extend({
-  "zh-CN": { "overview.map": "监测站分布", "overview.map_hint": "点击监测站查看详情" },
-  en: { "overview.map": "Stations", "overview.map_hint": "Choose a station for its details" },
+  "zh-CN": { "overview.map": "监测站分布", "overview.map_hint": "点击监测站查看详情", "overview.camera": "摄像机 {name}" },
+  en: { "overview.map": "Stations", "overview.map_hint": "Choose a station for its details", "overview.camera": "Camera {name}" },
 });
 
 const view = document.getElementById("view");
@@ -26,6 +26,8 @@ const main = view.querySelector("#overview-main");
 let alerts = new Map();
 let stations = [];
 let stationsById = new Map();
+let camerasById = new Map();
+let vehiclesById = new Map();
 let map = null;
 
 // Each station's worst open alert, for the map.
@@ -64,8 +66,7 @@ function render() {
   for (const a of open.sort((x, y) => Date.parse(y.raised_at) - Date.parse(x.raised_at)).slice(0, 50)) {
     const tr = document.createElement("tr");
     tr.dataset.alertId = a.id;
-    const what = a.metric ? `${metricName(a.metric)} · ${alertKind(a)}` : alertKind(a);
-    const cells = [formatTime(a.raised_at, { date: true }), null, stationsById.has(a.source.id) ? localName(stationsById.get(a.source.id)) : a.source.id, what, null];
+    const cells = [formatTime(a.raised_at, { date: true }), null, sourceName(a.source), alertWhat(a), null];
     cells.forEach((text, i) => {
       const td = document.createElement("td");
       if (i === 1) td.append(badge(a.severity));
@@ -80,11 +81,25 @@ function render() {
   paintMap();
 }
 
+function sourceName(source) {
+  const item = (source.type === "station" ? stationsById : source.type === "camera" ? camerasById : vehiclesById).get(source.id);
+  const name = item ? localName(item) : source.id;
+  return source.type === "camera" ? t("overview.camera", { name }) : name;
+}
+
 async function load() {
-  const [list, stationList] = await Promise.all([api("/api/alerts?limit=500"), api("/api/stations")]);
+  const [list, stationList, cameras, vehicles] = await Promise.all([
+    api("/api/alerts?limit=500"),
+    api("/api/stations"),
+    api("/api/cameras"),
+    api("/api/vehicles"),
+  ]);
   alerts = new Map(list.map((a) => [a.id, a]));
   stations = stationList;
   stationsById = new Map(stations.map((s) => [s.id, s]));
+  camerasById = new Map(cameras.map((c) => [c.id, c]));
+  vehiclesById = new Map(vehicles.map((v) => [v.id, v]));
+  learnZones(cameras);
   render();
 }
 

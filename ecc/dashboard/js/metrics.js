@@ -140,6 +140,26 @@ export function alertQuantity(alert, value) {
   return alert.kind === "rise" ? t("rate.per_hour", { value: text }) : text;
 }
 
+// Motion zones of the cameras (GET /api/cameras, `zones`): an intrusion alert's metric is a
+// zone id, shown by the zone's name.
+const zones = new Map(); // camera id -> Map(zone id -> name)
+
+/** Learn the cameras' zone names (pages that list alerts call it with GET /api/cameras). */
+export function learnZones(cameras) {
+  for (const c of cameras) zones.set(c.id, new Map((c.zones || []).map((z) => [z.id, z.name || z.id])));
+}
+
+/** What an alert is about, in words: "水位 · 超过阈值", "坝顶 · 区域入侵". */
+export function alertWhat(alert) {
+  const kind = alertKind(alert);
+  if (!alert.metric) return kind;
+  if (alert.source && alert.source.type === "camera") {
+    const zone = zones.get(alert.source.id)?.get(alert.metric) || alert.metric;
+    return `${zone} · ${kind}`;
+  }
+  return `${metricName(alert.metric)} · ${kind}`;
+}
+
 /** The alert's kind in words; a kind this dashboard does not know shows the alert's message. */
 export function alertKind(alert) {
   return has(`alertkind.${alert.kind}`) ? t(`alertkind.${alert.kind}`) : alert.message || alert.kind;

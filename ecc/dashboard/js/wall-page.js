@@ -8,7 +8,7 @@ import { AlertList } from "./alerts.js";
 import * as events from "./events.js";
 import { apply, extend, has, localName, t } from "./i18n.js";
 import { createMap } from "./map.js";
-import { alertKind, alertQuantity, levelName, metricName } from "./metrics.js";
+import { alertQuantity, alertWhat, learnZones, levelName } from "./metrics.js";
 import { badge, rank, worst } from "./severity.js";
 import { boot, ctx, formatTime } from "./shell.js";
 import { StationDrawer } from "./station-drawer.js";
@@ -730,8 +730,7 @@ function sourceName(source) {
 }
 
 function kindText(a) {
-  const kind = alertKind(a);
-  return a.metric ? `${metricName(a.metric)} · ${kind}` : kind;
+  return alertWhat(a);
 }
 
 function valueText(a) {
@@ -1053,6 +1052,7 @@ async function load() {
   ]);
   cameras.clear();
   for (const c of cams) cameras.set(c.id, c);
+  learnZones(cams);
   vehicles.clear();
   for (const v of vehs) vehicles.set(v.id, v);
   stations.clear();
