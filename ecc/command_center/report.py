@@ -365,6 +365,21 @@ def _area_text(area: Area, t: Text) -> str:
 def describe(e: Entry, site: Site, t: Text) -> str:
     """One line on what an entry says, beyond its kind."""
     d = e.detail
+    if e.kind.startswith("alert.") and str(d.get("source", "")).startswith("camera:"):
+        # A camera's alert (an intrusion): its zone by name and the kind, no measured value.
+        source = str(d["source"])
+        kind = str(d.get("alert_kind"))
+        said = t(f"alertkind.{kind}") if f"alertkind.{kind}" in t.strings else kind
+        camera = site.camera(source.split(":", 1)[1])
+        zone = str(d.get("metric") or "")
+        if camera is not None and camera.motion is not None:
+            names = {z.id: z.name for z in camera.motion.effective_zones()}
+            zone = names.get(zone) or zone
+        sev = t("severity." + str(d.get("severity"))) if d.get("severity") else ""
+        parts = [source_name(site, source, t), f"{zone} · {said}" if zone else said, sev]
+        if d.get("note"):
+            parts.append(str(d["note"]))
+        return " · ".join(p for p in parts if p)
     if e.kind.startswith("alert."):
         metric = d.get("metric")
         spec = METRICS.get(metric) if isinstance(metric, str) else None

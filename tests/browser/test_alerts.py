@@ -169,7 +169,7 @@ def test_switching_language_changes_the_strings_of_the_alerts_page(
 def test_a_cameras_intrusion_is_named_by_its_camera_and_zone(
     page: Page, center: RunningCenter
 ) -> None:
-    center.store.alerts.insert(
+    alert = center.store.alerts.insert(
         NewAlert(
             "intrusion", "danger", "camera", "dam-dongao", "crest", 0.14, None, "", time.time()
         )
@@ -182,3 +182,11 @@ def test_a_cameras_intrusion_is_named_by_its_camera_and_zone(
         row = page.locator(rows).first
         expect(row).to_contain_text("摄像机 东岙水库大坝")
         expect(row).to_contain_text("坝顶 · 区域入侵")
+    # And so does an incident's timeline.
+    made = center.post(
+        "/api/incidents", "operator", json={"title": "坝顶闯入", "alerts": [alert.id]}
+    ).json()
+    page.goto(f"{center.url}/incidents")
+    page.click(f"tr[data-incident-id='{made['id']}'] button")
+    raised = page.locator("#incident-timeline li", has_text="坝顶 · 区域入侵")
+    expect(raised.first).to_contain_text("摄像机 东岙水库大坝")

@@ -38,3 +38,17 @@ def test_the_timeline_says_the_opening_in_the_reports_language() -> None:
     linked = Entry(0.0, "incident.linked", None, link)
     assert describe(linked, site, Text("zh-CN")).endswith("· 水位上涨")
     assert describe(linked, site, Text("en")) == "Zhong River at Xinqi · Warning"
+
+
+def test_a_cameras_intrusion_is_said_by_its_zone_name() -> None:
+    site = load_site(EXAMPLE_SITE)
+    detail = {
+        "source": "camera:dam-dongao",
+        "alert_kind": "intrusion",
+        "metric": "crest",
+        "severity": "danger",
+        "value": 0.14,
+    }
+    raised = Entry(0.0, "alert.raised", None, detail)
+    assert describe(raised, site, Text("zh-CN")).endswith("坝顶 · 区域入侵 · 危险")
+    assert describe(raised, site, Text("en")).endswith("坝顶 · Intrusion · Danger")

@@ -6,7 +6,7 @@
 //   await exportIncident(id, (job) => bar.value = job.progress);
 import { api, session } from "./api.js";
 import { extend, language, localName, t } from "./i18n.js";
-import { alertKind, metricName, withUnit } from "./metrics.js";
+import { alertKind, alertWhat, learnZones, metricName, withUnit } from "./metrics.js";
 
 extend({
   "zh-CN": {
@@ -126,6 +126,7 @@ export async function loadNames() {
     api("/api/cameras"),
     api("/api/vehicles"),
   ]);
+  learnZones(cameras);
   const names = new Map();
   for (const [kind, items] of [["station", stations], ["camera", cameras], ["vehicle", vehicles]]) {
     for (const item of items) names.set(`${kind}:${item.id}`, { ...item, type: kind });
@@ -164,6 +165,12 @@ export function byName(by) {
 /** One line on what a timeline entry says, beyond its kind. */
 export function describe(e, names) {
   if (e.kind.startsWith("alert.")) {
+    if (e.source && e.source.startsWith("camera:")) {
+      // A camera's alert (an intrusion): its zone by name and the kind, no measured value.
+      const [, id] = e.source.split(":");
+      const what = alertWhat({ kind: e.alert_kind, metric: e.metric, source: { type: "camera", id } });
+      return [sourceName(e.source, names), what, t(`severity.${e.severity}`), e.note].filter(Boolean).join(" · ");
+    }
     const what = e.metric ? metricName(e.metric) : alertKind({ kind: e.alert_kind, metric: e.metric });
     const shown = typeof e.value === "number" && e.metric ? t("timeline.metric_value", { metric: what, value: withUnit(e.metric, e.value) }) : what;
     const parts = [sourceName(e.source, names), shown, t(`severity.${e.severity}`)];
