@@ -7,11 +7,11 @@
 //                                          token: () => session()?.token, onState });
 //   player.start(); ... player.stop();
 
+import { RtcSession, gathered } from "./rtc-session.js";
+
 const STALL_MS = 4000; // no new decoded frame this long: "reconnecting" (the picture froze)
 const RESTART_MS = 12000; // still nothing: end the session and start a new one
-const GATHER_MS = 2000; // longest wait for our own ICE candidates before sending the offer
 const MIN_RETRY_MS = 1000;
-const MAX_RETRY_MS = 15000;
 // Chromium opens at most 6 HTTP/1.1 connections to one host, and the hub answers an offer for
 // a camera only once it is pushed (up to its whep_wait_s, for an idle or offline camera): a
 // wall of 16 tiles would leave no connection for the API (an acknowledge would wait). At most
@@ -42,53 +42,20 @@ function nextOffer() {
   }
 }
 
-export class WhepPlayer {
+export class WhepPlayer extends RtcSession {
   constructor(video, { url, token = () => null, audio = false, onState = () => {} }) {
+    super({ token, onState, minRetryMs: MIN_RETRY_MS, maxRetryMs: 15000 });
     this.video = video;
     this.url = url;
-    this.token = token;
     this.audio = audio;
-    this.onState = onState;
-    this.state = "idle";
-    this.pc = null;
-    this.location = null;
     this.stats = { framesDecoded: 0, width: 0, height: 0, fps: 0 };
-    this._running = false;
-    this._timer = null;
-    this._watch = null;
-    this._retry = MIN_RETRY_MS;
     this._lastProgress = 0;
     this.lastFrameAt = 0; // performance.now() when framesDecoded last rose
-    this._generation = 0;
   }
 
   start() {
-    if (this._running) return;
-    this._running = true;
-    this._offered = false;
-    this._connect();
-  }
-
-  stop() {
-    this._running = false;
-    this._generation += 1;
-    clearTimeout(this._timer);
-    clearInterval(this._watch);
-    this._teardown();
-    this._set("idle");
-  }
-
-  _set(state, detail) {
-    if (state === this.state && detail === undefined) return;
-    this.state = state;
-    this.onState(state, detail);
-  }
-
-  _headers() {
-    const headers = { "Content-Type": "application/sdp" };
-    const token = this.token();
-    if (token) headers.Authorization = `Bearer ${token}`;
-    return headers;
+    if (!this._running) this._offered = false;
+    super.start();
   }
 
   async _connect() {
@@ -181,41 +148,4 @@ export class WhepPlayer {
       last = decoded;
     }, 500);
   }
-
-  _again(delay, backoff = false) {
-    if (!this._running) return;
-    clearTimeout(this._timer);
-    clearInterval(this._watch);
-    this._generation += 1;
-    this._teardown();
-    const wait = delay * (0.8 + Math.random() * 0.4);
-    if (backoff) this._retry = Math.min(this._retry * 2, MAX_RETRY_MS);
-    this._timer = setTimeout(() => this._connect(), wait);
-  }
-
-  _teardown() {
-    if (this.location) {
-      // Tell the hub at once, so the camera stops being pushed when nobody watches.
-      fetch(this.location, { method: "DELETE", headers: this._headers(), keepalive: true }).catch(() => {});
-      this.location = null;
-    }
-    if (this.pc) {
-      this.pc.onconnectionstatechange = null;
-      this.pc.close();
-      this.pc = null;
-    }
-  }
-}
-
-function gathered(pc) {
-  if (pc.iceGatheringState === "complete") return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      if (pc.iceGatheringState !== "complete") return;
-      pc.removeEventListener("icegatheringstatechange", done);
-      resolve();
-    };
-    pc.addEventListener("icegatheringstatechange", done);
-    setTimeout(resolve, GATHER_MS);
-  });
 }

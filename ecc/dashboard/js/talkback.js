@@ -11,7 +11,8 @@
 // put the same panel on screen.
 import { apply, extend, localName, t } from "./i18n.js";
 import { createTile } from "./tiles.js";
-import { WhipPublisher, gathered } from "./whip.js";
+import { RtcSession, gathered } from "./rtc-session.js";
+import { WhipPublisher } from "./whip.js";
 
 extend({
   "zh-CN": {
@@ -53,35 +54,11 @@ export function talkbackUrl(vehicleId, listen = false) {
  * hub answers 503 with Retry-After and the listener asks again then. States: idle, waiting,
  * live, reconnecting.
  */
-export class TalkbackListener {
+export class TalkbackListener extends RtcSession {
   constructor(audio, { vehicleId, token = () => null, onState = () => {} }) {
+    super({ token, onState, minRetryMs: MIN_RETRY_MS, maxRetryMs: MAX_RETRY_MS });
     this.audio = audio;
     this.url = talkbackUrl(vehicleId, true);
-    this.token = token;
-    this.onState = onState;
-    this.state = "idle";
-    this.pc = null;
-    this.location = null;
-    this._running = false;
-    this._generation = 0;
-    this._timer = null;
-    this._watch = null;
-    this._retry = MIN_RETRY_MS;
-  }
-
-  start() {
-    if (this._running) return;
-    this._running = true;
-    this._connect();
-  }
-
-  stop() {
-    this._running = false;
-    this._generation += 1;
-    clearTimeout(this._timer);
-    clearInterval(this._watch);
-    this._teardown();
-    this._set("idle");
   }
 
   /** Listen again at once (talkback just opened): skips a Retry-After wait. */
@@ -101,19 +78,6 @@ export class TalkbackListener {
       }
     });
     return out;
-  }
-
-  _set(state) {
-    if (state === this.state) return;
-    this.state = state;
-    this.onState(state);
-  }
-
-  _headers() {
-    const headers = { "Content-Type": "application/sdp" };
-    const token = this.token();
-    if (token) headers.Authorization = `Bearer ${token}`;
-    return headers;
   }
 
   async _connect() {
@@ -172,28 +136,6 @@ export class TalkbackListener {
       }
       last = packets;
     }, 500);
-  }
-
-  _again(delay, backoff = false) {
-    if (!this._running) return;
-    clearTimeout(this._timer);
-    clearInterval(this._watch);
-    this._generation += 1;
-    this._teardown();
-    if (backoff) this._retry = Math.min(this._retry * 2, MAX_RETRY_MS);
-    this._timer = setTimeout(() => this._connect(), delay * (0.8 + Math.random() * 0.4));
-  }
-
-  _teardown() {
-    if (this.location) {
-      fetch(this.location, { method: "DELETE", headers: this._headers(), keepalive: true }).catch(() => {});
-      this.location = null;
-    }
-    if (this.pc) {
-      this.pc.onconnectionstatechange = null;
-      this.pc.close();
-      this.pc = null;
-    }
   }
 }
 

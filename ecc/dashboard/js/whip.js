@@ -12,7 +12,8 @@
 // browser decodes; Constrained Baseline is what every H.264 encoder of a tablet makes and every
 // decoder takes.
 
-const GATHER_MS = 2000;
+import { RtcSession, gathered } from "./rtc-session.js";
+
 const DISCONNECTED_MS = 4000; // ICE "disconnected" this long: the link is gone, publish again
 const MIN_RETRY_MS = 1000;
 const MAX_RETRY_MS = 15000;
@@ -34,38 +35,14 @@ function rankOf(plid) {
   return i === -1 ? H264_ORDER.length : i;
 }
 
-export class WhipPublisher {
+export class WhipPublisher extends RtcSession {
   constructor({ url, token = () => null, stream, video = {}, onState = () => {} }) {
+    super({ token, onState, minRetryMs: MIN_RETRY_MS, maxRetryMs: MAX_RETRY_MS, jitter: 0.5 });
     this.url = url;
-    this.token = token;
     this.stream = stream;
     this.limits = { ...video };
-    this.onState = onState;
-    this.state = "idle";
-    this.pc = null;
-    this.location = null;
     this.sessions = 0;
-    this._running = false;
-    this._generation = 0;
-    this._timer = null;
-    this._disconnected = null;
-    this._retry = MIN_RETRY_MS;
     this._sent = null;
-  }
-
-  start() {
-    if (this._running) return;
-    this._running = true;
-    this._connect();
-  }
-
-  stop() {
-    this._running = false;
-    this._generation += 1;
-    clearTimeout(this._timer);
-    clearTimeout(this._disconnected);
-    this._teardown();
-    this._set("idle");
   }
 
   /** Publish again now (the link is back): skips what is left of a backoff. */
@@ -117,19 +94,6 @@ export class WhipPublisher {
       if (typeof remote.fractionLost === "number") out.loss_pct = Math.round(remote.fractionLost * 1000) / 10;
     }
     return out;
-  }
-
-  _set(state, detail) {
-    if (state === this.state && detail === undefined) return;
-    this.state = state;
-    this.onState(state, detail);
-  }
-
-  _headers() {
-    const headers = { "Content-Type": "application/sdp" };
-    const token = this.token();
-    if (token) headers.Authorization = `Bearer ${token}`;
-    return headers;
   }
 
   async _connect() {
@@ -191,39 +155,7 @@ export class WhipPublisher {
   }
 
   _again(delay, backoff = false) {
-    if (!this._running) return;
-    clearTimeout(this._timer);
-    clearTimeout(this._disconnected);
-    this._generation += 1;
-    this._teardown();
-    if (this.state === "live") this._set("reconnecting");
-    const wait = delay * (0.5 + Math.random());
-    if (backoff) this._retry = Math.min(this._retry * 2, MAX_RETRY_MS);
-    this._timer = setTimeout(() => this._connect(), wait);
+    super._again(delay, backoff);
+    if (this._running && this.state === "live") this._set("reconnecting");
   }
-
-  _teardown() {
-    if (this.location) {
-      fetch(this.location, { method: "DELETE", headers: this._headers(), keepalive: true }).catch(() => {});
-      this.location = null;
-    }
-    if (this.pc) {
-      this.pc.onconnectionstatechange = null;
-      this.pc.close();
-      this.pc = null;
-    }
-  }
-}
-
-export function gathered(pc) {
-  if (pc.iceGatheringState === "complete") return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      if (pc.iceGatheringState !== "complete") return;
-      pc.removeEventListener("icegatheringstatechange", done);
-      resolve();
-    };
-    pc.addEventListener("icegatheringstatechange", done);
-    setTimeout(resolve, GATHER_MS);
-  });
 }
