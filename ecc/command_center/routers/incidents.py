@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
@@ -188,6 +189,14 @@ def get_incident(
     return desk_of(request).wire(_get(store, incident_id))
 
 
+def _changed(
+    request: Request, incident_id: str, by: str, step: Callable[[Incident, float], Incident]
+) -> dict[str, Any]:
+    """Store `step(incident, now)` as `by`'s change; the answer is the incident on the wire."""
+    desk = desk_of(request)
+    return desk.wire(desk.change(incident_id, lambda i: step(i, time.time()), by))
+
+
 @router.patch("/incidents/{incident_id}")
 def update_incident(
     incident_id: str,
@@ -197,18 +206,16 @@ def update_incident(
 ) -> dict[str, Any]:
     """Change the title, severity, description or area, and/or the state (open, monitoring,
     closed; a closed incident may be reopened), with a note saying why."""
-    desk = desk_of(request)
     by = user.username
     area = body.area.to_area() if body.area is not None else None
 
-    def apply(i: Incident) -> Incident:
-        now = time.time()
+    def apply(i: Incident, now: float) -> Incident:
         i = lifecycle.edited(i, now, by, body.title, body.severity, body.description, area)
         if body.state is not None and body.state != i.state:
             i = lifecycle.moved(i, body.state, now, by, body.note)
         return i
 
-    return desk.wire(desk.change(incident_id, apply, by))
+    return _changed(request, incident_id, by, apply)
 
 
 @router.get("/incidents/{incident_id}/timeline")
@@ -232,13 +239,10 @@ def add_note(
     request: Request,
     user: Annotated[Principal, allow("incidents.note")],
 ) -> dict[str, Any]:
-    desk = desk_of(request)
     note_id = uuid.uuid4().hex[:12]
     by = user.username
-    return desk.wire(
-        desk.change(
-            incident_id, lambda i: lifecycle.noted(i, note_id, time.time(), by, body.text), by
-        )
+    return _changed(
+        request, incident_id, by, lambda i, now: lifecycle.noted(i, note_id, now, by, body.text)
     )
 
 
@@ -263,10 +267,9 @@ def unlink_alert(
     request: Request,
     user: Annotated[Principal, allow("incidents.manage")],
 ) -> dict[str, Any]:
-    desk = desk_of(request)
     by = user.username
-    return desk.wire(
-        desk.change(incident_id, lambda i: lifecycle.unlinked(i, alert_id, time.time(), by), by)
+    return _changed(
+        request, incident_id, by, lambda i, now: lifecycle.unlinked(i, alert_id, now, by)
     )
 
 
@@ -280,12 +283,9 @@ def add_source(
 ) -> dict[str, Any]:
     """Add a camera, vehicle or station whose recordings or readings belong to the incident."""
     _known(site, body.source)
-    desk = desk_of(request)
     by = user.username
-    return desk.wire(
-        desk.change(
-            incident_id, lambda i: lifecycle.source_added(i, body.source, time.time(), by), by
-        )
+    return _changed(
+        request, incident_id, by, lambda i, now: lifecycle.source_added(i, body.source, now, by)
     )
 
 
@@ -296,10 +296,9 @@ def remove_source(
     request: Request,
     user: Annotated[Principal, allow("incidents.manage")],
 ) -> dict[str, Any]:
-    desk = desk_of(request)
     by = user.username
-    return desk.wire(
-        desk.change(incident_id, lambda i: lifecycle.source_removed(i, source, time.time(), by), by)
+    return _changed(
+        request, incident_id, by, lambda i, now: lifecycle.source_removed(i, source, now, by)
     )
 
 
@@ -315,14 +314,13 @@ def dispatch(
     arrived when one of its positions falls inside the incident's area."""
     if site.vehicle(body.vehicle_id) is None:
         raise unprocessable(f"vehicle_id: the site has no vehicle {body.vehicle_id!r}")
-    desk = desk_of(request)
     task_id = uuid.uuid4().hex[:12]
     by = user.username
 
-    def apply(i: Incident) -> Incident:
-        return lifecycle.dispatched(i, task_id, body.vehicle_id, time.time(), by, body.instructions)
+    def apply(i: Incident, now: float) -> Incident:
+        return lifecycle.dispatched(i, task_id, body.vehicle_id, now, by, body.instructions)
 
-    return desk.wire(desk.change(incident_id, apply, by))
+    return _changed(request, incident_id, by, apply)
 
 
 @router.post("/incidents/{incident_id}/tasks/{task_id}/ack")
@@ -333,10 +331,9 @@ def acknowledge_task(
     user: Annotated[Principal, allow("vehicles.report")],
 ) -> dict[str, Any]:
     """The crew has the task (from the vehicle page)."""
-    desk = desk_of(request)
     by = user.username
-    return desk.wire(
-        desk.change(incident_id, lambda i: lifecycle.acknowledged(i, task_id, time.time(), by), by)
+    return _changed(
+        request, incident_id, by, lambda i, now: lifecycle.acknowledged(i, task_id, now, by)
     )
 
 
@@ -349,12 +346,9 @@ def end_task(
     user: Annotated[Principal, allow("incidents.manage")],
 ) -> dict[str, Any]:
     """Done (the vehicle's work there is over; it must have arrived) or cancelled (recalled)."""
-    desk = desk_of(request)
     by = user.username
-    return desk.wire(
-        desk.change(
-            incident_id, lambda i: lifecycle.ended(i, task_id, body.state, time.time(), by), by
-        )
+    return _changed(
+        request, incident_id, by, lambda i, now: lifecycle.ended(i, task_id, body.state, now, by)
     )
 
 
