@@ -24,6 +24,7 @@ from ecc.media import rtc
 from ecc.media.simulate import RtspCameras
 from tests.support.center import RunningCenter
 from tests.support.data import VIDEO
+from tests.support.sound import tone_level
 from tests.support.video import WorkerProcess, rtsp_cameras, video_settings, video_site, wait_for
 
 pytestmark = pytest.mark.slow
@@ -120,15 +121,6 @@ async def listen(center: RunningCenter, camera: str, seconds: float = 1.5) -> np
         await pc.close()
 
 
-def tone_level(pcm: np.ndarray) -> tuple[float, float]:
-    """RMS of the sound, and the share of its energy near the tone's frequency."""
-    x = pcm.astype(np.float64)
-    spectrum = np.abs(np.fft.rfft(x - x.mean())) ** 2
-    freqs = np.fft.rfftfreq(len(x), 1 / 48_000)
-    near = spectrum[(freqs > TONE_HZ * 0.9) & (freqs < TONE_HZ * 1.1)].sum()
-    return float(np.sqrt(np.mean(x**2))), float(near / spectrum.sum())
-
-
 @pytest.mark.parametrize("camera", ["aac", "pcma"])
 async def test_a_viewer_hears_the_camera(
     center_on_broker: RunningCenter, worker: WorkerProcess, camera: str
@@ -143,7 +135,7 @@ async def test_a_viewer_hears_the_camera(
     assert codec == {"aac": "aac", "pcma": "pcm_alaw"}[camera]
     # Skip the first second: the encoder's start and the jitter buffer's filling.
     pcm = await listen(center, camera, seconds=2.0)
-    rms, share = tone_level(pcm[48_000:])
+    rms, share = tone_level(pcm[48_000:], 48_000, TONE_HZ)
     assert rms > 0.02, rms  # the tone (-18 dBFS) is about 0.06; silence is 0
     assert share > 0.5, share
     # Nothing was decoded by the hub (nor by aiortc anywhere in this process).
