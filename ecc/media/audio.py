@@ -11,18 +11,17 @@ kbit/s and costs little next to the picture, which is never decoded.
 
 from __future__ import annotations
 
-import asyncio
 import fractions
 import logging
-from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
 import av
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from av.audio.resampler import AudioResampler
 from av.audio.stream import AudioStream
 from av.packet import Packet
+
+from ecc.media.track import QueuedTrack
 
 log = logging.getLogger(__name__)
 
@@ -76,44 +75,28 @@ class OpusOut:
                     yield bytes(out), FRAME_SAMPLES
 
 
-class OpusTrack(MediaStreamTrack):
+class OpusTrack(QueuedTrack[tuple[bytes, int]]):
     """A bounded queue of Opus packets in front of an aiortc sender; full, the oldest go (a
     listener hears the present, not a growing delay)."""
 
     kind = "audio"
 
     def __init__(self, queue_packets: int = 25) -> None:
-        super().__init__()
-        self.queue_packets = queue_packets
+        super().__init__(maxlen=queue_packets)
         self.sent = 0
         self.dropped = 0
-        self._queue: deque[tuple[bytes, int]] = deque()
-        self._wake = asyncio.Event()
         self._pts = 0
 
     def push(self, payload: bytes, samples: int) -> None:
-        if len(self._queue) >= self.queue_packets:
-            self._queue.popleft()
+        if len(self._queue) == self._queue.maxlen:
             self.dropped += 1
-        self._queue.append((payload, samples))
-        self._wake.set()
+        self._put((payload, samples))
 
     async def recv(self) -> Packet[Any]:
-        while not self._queue:
-            if self.readyState != "live":
-                raise MediaStreamError
-            self._wake.clear()
-            await self._wake.wait()
-        if self.readyState != "live":
-            raise MediaStreamError
-        payload, samples = self._queue.popleft()
+        payload, samples = await self._next()
         packet = Packet(payload)
         packet.pts = self._pts
         packet.time_base = TIME_BASE
         self._pts += samples
         self.sent += 1
         return packet
-
-    def stop(self) -> None:
-        super().stop()
-        self._wake.set()

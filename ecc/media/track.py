@@ -1,7 +1,8 @@
-"""An aiortc track of encoded H.264: what a camera pushes over WHIP without being decoded.
+"""aiortc tracks fed from a queue: encoded H.264 a camera pushes over WHIP without being
+decoded, and the base the sound tracks share.
 
 aiortc's sender accepts `av.Packet` from a track and only packetizes it (its encoder's
-`pack()`, which expects Annex-B). This track feeds it access units from a camera pipeline.
+`pack()`, which expects Annex-B). PacketTrack feeds it access units from a camera pipeline.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import fractions
 from collections import deque
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from av.packet import Packet
@@ -18,9 +19,39 @@ from ecc.media.frames import VIDEO_CLOCK, AccessUnit, Timeline
 from ecc.media.h264 import join_annexb
 
 TIME_BASE = fractions.Fraction(1, VIDEO_CLOCK)
+_T = TypeVar("_T")
 
 
-class PacketTrack(MediaStreamTrack):
+class QueuedTrack(MediaStreamTrack, Generic[_T]):
+    """A queue in front of an aiortc sender: `_put` from the event loop, `_next` in `recv`.
+    With `maxlen`, a full queue drops its oldest item (a listener hears the present)."""
+
+    def __init__(self, maxlen: int | None = None) -> None:
+        super().__init__()
+        self._queue: deque[_T] = deque(maxlen=maxlen)
+        self._wake = asyncio.Event()
+
+    def _put(self, item: _T) -> None:
+        self._queue.append(item)
+        self._wake.set()
+
+    async def _next(self) -> _T:
+        """The oldest item, once there is one; MediaStreamError once the track is stopped."""
+        while not self._queue:
+            if self.readyState != "live":
+                raise MediaStreamError
+            self._wake.clear()
+            await self._wake.wait()
+        if self.readyState != "live":
+            raise MediaStreamError
+        return self._queue.popleft()
+
+    def stop(self) -> None:
+        super().stop()
+        self._wake.set()
+
+
+class PacketTrack(QueuedTrack[tuple[AccessUnit, int]]):
     """A bounded queue of access units in front of an aiortc sender.
 
     Full, it drops what it holds and then every frame up to the next keyframe: a push that
@@ -34,8 +65,6 @@ class PacketTrack(MediaStreamTrack):
         self.queue_frames = queue_frames
         self.dropped = 0
         self.sent = 0
-        self._queue: deque[tuple[AccessUnit, int]] = deque()
-        self._wake = asyncio.Event()
         self._waiting_keyframe = True
         self._timeline = Timeline(VIDEO_CLOCK)
 
@@ -46,9 +75,8 @@ class PacketTrack(MediaStreamTrack):
             return
         newest = self._timeline.map(units[-1].pts, now)
         for i, unit in enumerate(units):
-            self._queue.append((unit, newest - (len(units) - 1 - i)))
+            self._put((unit, newest - (len(units) - 1 - i)))
         self._waiting_keyframe = False
-        self._wake.set()
 
     def push(self, unit: AccessUnit, now: float) -> None:
         if self._waiting_keyframe:
@@ -63,24 +91,12 @@ class PacketTrack(MediaStreamTrack):
                 self._waiting_keyframe = True
                 self.dropped += 1
                 return
-        self._queue.append((unit, self._timeline.map(unit.pts, now)))
-        self._wake.set()
+        self._put((unit, self._timeline.map(unit.pts, now)))
 
     async def recv(self) -> Packet[Any]:
-        while not self._queue:
-            if self.readyState != "live":
-                raise MediaStreamError
-            self._wake.clear()
-            await self._wake.wait()
-        if self.readyState != "live":
-            raise MediaStreamError
-        unit, pts = self._queue.popleft()
+        unit, pts = await self._next()
         packet = Packet(join_annexb(unit.units))
         packet.pts = pts
         packet.time_base = TIME_BASE
         self.sent += 1
         return packet
-
-    def stop(self) -> None:
-        super().stop()
-        self._wake.set()

@@ -18,14 +18,14 @@ import logging
 import random
 import threading
 import time
-from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 
 import av
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from av.audio.frame import AudioFrame
 from av.container import InputContainer
+
+from ecc.media.track import QueuedTrack
 
 log = logging.getLogger(__name__)
 
@@ -37,40 +37,26 @@ RETRY_MIN_S = 1.0
 RETRY_MAX_S = 30.0
 
 
-class AudioTrack(MediaStreamTrack):
+class AudioTrack(QueuedTrack[AudioFrame]):
     """One session's audio: frames from the feed, the newest kept when the sender lags."""
 
     kind = "audio"
 
     def __init__(self) -> None:
-        super().__init__()
-        self._queue: deque[AudioFrame] = deque(maxlen=QUEUE_FRAMES)
-        self._wake = asyncio.Event()
+        super().__init__(maxlen=QUEUE_FRAMES)
         self._pts = 0
 
     def push(self, frame: AudioFrame) -> None:
-        self._queue.append(frame)
-        self._wake.set()
+        self._put(frame)
 
     async def recv(self) -> AudioFrame:
-        while not self._queue:
-            if self.readyState != "live":
-                raise MediaStreamError
-            self._wake.clear()
-            await self._wake.wait()
-        if self.readyState != "live":
-            raise MediaStreamError
-        frame = self._queue.popleft()
+        frame = await self._next()
         # One continuous timeline per session, whatever the feed went through (a loop, a
         # device reopened): the sender's RTP timestamps follow it.
         frame.pts = self._pts
         frame.time_base = TIME_BASE
         self._pts += frame.samples
         return frame
-
-    def stop(self) -> None:
-        super().stop()
-        self._wake.set()
 
 
 class AudioFeed:
