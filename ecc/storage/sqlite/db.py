@@ -65,5 +65,16 @@ class Database:
         self._local = threading.local()
 
 
+def matching(**columns: object) -> tuple[list[str], list[object]]:
+    """`column = ?` conditions and their arguments for the columns given a value (None: any)."""
+    given = {c: v for c, v in columns.items() if v is not None}
+    return [f'"{c}" = ?' for c in given], list(given.values())
+
+
+def where(conditions: list[str]) -> str:
+    """A WHERE clause of all the conditions; empty when there are none."""
+    return f"WHERE {' AND '.join(conditions)}" if conditions else ""
+
+
 def _split(ddl: str) -> list[str]:
     return [s.strip() for s in ddl.split(";") if s.strip()]

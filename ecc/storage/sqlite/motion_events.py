@@ -7,7 +7,7 @@ from typing import Any
 
 from ecc.storage.errors import NotFound
 from ecc.storage.models import MotionEvent
-from ecc.storage.sqlite.db import Database
+from ecc.storage.sqlite.db import Database, matching, where
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS motion_events (
@@ -92,14 +92,14 @@ class SQLiteMotionEvents:
         zone: str | None = None,
         limit: int = 1000,
     ) -> list[MotionEvent]:
-        where, args = _where(camera_id, zone)
+        conditions, args = matching(camera_id=camera_id, zone=zone)
         if end is not None:
-            where.append("start <= ?")
+            conditions.append("start <= ?")
             args.append(end)
         if start is not None:
-            where.append('("end" IS NULL OR "end" >= ?)')
+            conditions.append('("end" IS NULL OR "end" >= ?)')
             args.append(start)
-        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        clause = where(conditions)
         rows = (
             self._db.conn()
             .execute(
@@ -112,25 +112,11 @@ class SQLiteMotionEvents:
         return [_event(r) for r in reversed(rows)]
 
     def delete_before(self, ts: float, camera_id: str | None = None) -> builtins.list[MotionEvent]:
-        where, args = _where(camera_id, None)
-        where.append('"end" IS NOT NULL AND "end" < ?')
+        conditions, args = matching(camera_id=camera_id)
+        conditions.append('"end" IS NOT NULL AND "end" < ?')
         args.append(ts)
-        clause = " AND ".join(where)
+        clause = where(conditions)
         with self._db.write() as conn:
-            rows = conn.execute(
-                f"SELECT {_COLUMNS} FROM motion_events WHERE {clause}", args
-            ).fetchall()
-            conn.execute(f"DELETE FROM motion_events WHERE {clause}", args)
+            rows = conn.execute(f"SELECT {_COLUMNS} FROM motion_events {clause}", args).fetchall()
+            conn.execute(f"DELETE FROM motion_events {clause}", args)
         return [_event(r) for r in rows]
-
-
-def _where(camera_id: str | None, zone: str | None) -> tuple[list[str], list[object]]:
-    where: list[str] = []
-    args: list[object] = []
-    if camera_id is not None:
-        where.append("camera_id = ?")
-        args.append(camera_id)
-    if zone is not None:
-        where.append("zone = ?")
-        args.append(zone)
-    return where, args

@@ -12,7 +12,7 @@ import orjson
 
 from ecc.storage.errors import NotFound
 from ecc.storage.models import SEGMENT_MAX_S, Deletions, Pin, Segment
-from ecc.storage.sqlite.db import Database
+from ecc.storage.sqlite.db import Database, matching, where
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS recordings (
@@ -149,19 +149,19 @@ class SQLiteRecordings:
     def oldest(
         self, now: float, limit: int, source: str | None = None, before: float | None = None
     ) -> builtins.list[Segment]:
-        where = [_UNPINNED]
+        conditions = [_UNPINNED]
         args: list[object] = [now]
         if source is not None:
-            where.append("r.source = ?")
+            conditions.append("r.source = ?")
             args.append(source)
         if before is not None:
-            where.append('r."end" <= ?')
+            conditions.append('r."end" <= ?')
             args.append(before)
         columns = ", ".join(f"r.{c.strip()}" for c in _COLUMNS.split(","))
         rows = (
             self._db.conn()
             .execute(
-                f"SELECT {columns} FROM recordings r WHERE {' AND '.join(where)}"
+                f"SELECT {columns} FROM recordings r WHERE {' AND '.join(conditions)}"
                 " ORDER BY r.start LIMIT ?",
                 (*args, limit),
             )
@@ -230,15 +230,8 @@ class SQLiteRecordings:
         return int(cursor.rowcount)
 
     def pins(self, source: str | None = None, owner: str | None = None) -> builtins.list[Pin]:
-        where: list[str] = []
-        args: list[object] = []
-        if source is not None:
-            where.append("source = ?")
-            args.append(source)
-        if owner is not None:
-            where.append("owner = ?")
-            args.append(owner)
-        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        conditions, args = matching(source=source, owner=owner)
+        clause = where(conditions)
         rows = (
             self._db.conn()
             .execute(
