@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +13,9 @@ from ecc.bus.broker import free_port
 from ecc.config import Settings, Site
 from ecc.media.simulate import RtspCameras
 from tests.support.data import VIDEO
+from tests.support.process import Process, clean_env
 
 MAIN_PROFILE_CLIP = VIDEO / "one-by-one-person-detection.mp4"
-ECC = [sys.executable, "-m", "ecc"]
 
 
 def video_site(cameras: list[dict[str, Any]]) -> Site:
@@ -66,14 +61,12 @@ class WorkerProcess:
     site: Site
     folder: Path
     center_url: str
-    lines: list[str] = field(default_factory=list)
-    _proc: subprocess.Popen[str] | None = None
-    _reader: threading.Thread | None = None
+    process: Process | None = None
 
     def start(self) -> WorkerProcess:
         site_file = self.folder / "site.toml"
         site_file.write_text(site_toml(self.site), encoding="utf-8")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ECC_")}
+        env = clean_env()
         s = self.settings
         assert s.secret is not None and s.mqtt_url is not None
         env.update(
@@ -91,47 +84,20 @@ class WorkerProcess:
                     env[f"ECC_{section.upper()}__{key.upper()}"] = (
                         json.dumps(value) if not isinstance(value, str) else value
                     )
-        self._proc = subprocess.Popen(
-            [*ECC, "ingest", "cameras"],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
+        self.process = Process(["ingest", "cameras"], env).start()
         return self
 
-    def _read(self) -> None:
-        assert self._proc is not None and self._proc.stdout is not None
-        for line in self._proc.stdout:
-            self.lines.append(line.rstrip())
+    @property
+    def lines(self) -> list[str]:
+        return [] if self.process is None else self.process.lines
 
     def stop(self) -> str:
-        proc, self._proc = self._proc, None
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        if self._reader is not None:
-            self._reader.join(timeout=5)
-        if proc is not None and proc.stdout is not None:
-            proc.stdout.close()
-        return "\n".join(self.lines)
+        return "" if self.process is None else self.process.stop()
 
     def kill(self) -> None:
         """SIGKILL: the worker dies mid-write, as in a power cut of its process."""
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.kill()
-            self._proc.wait()
-
-    @property
-    def returncode(self) -> int | None:
-        return None if self._proc is None else self._proc.poll()
+        if self.process is not None:
+            self.process.kill()
 
 
 def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
