@@ -206,11 +206,21 @@ def test_the_vehicle_page_rides_out_a_center_restart(
                 10,
                 "the stream on the restarted center",
             )
-            # Every position the page took is stored, once.
-            recorded = vehicle.evaluate("() => eccVehicle.state.recorded")
-            queued = vehicle.evaluate("() => eccVehicle.state.queued")
+
+            # Every position the page took is stored, once. The page goes on taking positions
+            # meanwhile: the page's figures are read together, and again until no upload is
+            # between the page and the store.
+            def counts() -> tuple[int, int, int]:
+                recorded, queued = vehicle.evaluate(
+                    "() => [eccVehicle.state.recorded, eccVehicle.state.queued]"
+                )
+                return len(store.positions.track("cmd-1", 0, 2e9)), recorded, queued
+
+            settled = wait_for(
+                lambda: (c := counts())[0] == c[1] - c[2] and c, 10, "the page and the store"
+            )
             stored = store.positions.track("cmd-1", 0, 2e9)
-            assert len(stored) == recorded - queued, (len(stored), recorded, queued)
+            assert settled[0] == settled[1] - settled[2], settled
             assert len({p.ts for p in stored}) == len(stored)
             assert set(ALONG) <= {(p.lat, p.lon) for p in stored}
             vehicle.wait_for_function(
